@@ -1,0 +1,34 @@
+"""spkssl: iterative self-supervised speaker embedding learning on Lhotse data."""
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+setup(
+    name="spkssl",
+    version="0.1.0",
+    description="Iterative self-supervised speaker recognition: Kaldi-style recipes on Lhotse",
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.9",
+    packages=find_packages(include=["spkssl", "spkssl.*"]),
+    install_requires=[
+        "torch>=2.1,<2.15",
+        "torchaudio>=2.1,<2.12",
+        "lhotse>=1.33,<1.34",
+        "urllib3>=1.26",  # lhotse 1.33 imports it without declaring it
+        "kaldi-native-fbank>=1.20,<2",
+        "kaldi-native-io>=1.22,<2",
+        "kaldiio>=2.18,<3",
+        "scikit-learn>=1.3,<2",
+        "scipy>=1.10,<2",
+        "numpy>=1.24,<3",
+        "tensorboard>=2.14,<3",
+        "soundfile>=0.12,<1",
+        "tqdm>=4.60,<5",
+        "pyyaml>=6,<7",
+        "matplotlib>=3.7,<4",
+        "click>=8.1,<9",
+    ],
+    extras_require={"test": ["pytest>=7,<10"]},
+    entry_points={"console_scripts": ["spkssl=spkssl.cli:cli"]},
+)

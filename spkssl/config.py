@@ -1,0 +1,112 @@
+"""Experiment configuration: package defaults + recipe YAML + command-line overrides.
+
+Every section's defaults live in ``spkssl/configs/<section>.yaml``; a recipe's
+``conf/*.yaml`` overrides a subset, and ``key.sub=value`` strings override last.
+An unknown key anywhere is an error that names it (and the closest known key),
+so a typo never silently falls back to a default.  Keys under a mapping named
+``kwargs`` or ``extra`` are free-form (passed to a constructor that checks them).
+
+Example:
+    >>> cfg = resolve_config(None, ["train.epochs=3"])
+    >>> cfg["train"]["epochs"]
+    3
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import yaml
+
+from spkssl.utils.io import write_text_atomic
+
+CONFIG_DIR = Path(__file__).with_name("configs")
+FREE_FORM_KEYS = {"kwargs", "extra"}
+
+
+class ConfigError(ValueError):
+    """A configuration file or override is malformed or names an unknown key."""
+
+
+def load_defaults() -> dict[str, Any]:
+    """All package defaults: one top-level section per ``configs/*.yaml`` file."""
+    out: dict[str, Any] = {}
+    for path in sorted(CONFIG_DIR.glob("*.yaml")):
+        out[path.stem] = yaml.safe_load(path.read_text()) or {}
+    return out
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping, with an error naming the file when it is not one."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping, got {type(data).__name__}")
+    return data
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any], where: str, free: bool) -> None:
+    for key, value in over.items():
+        dotted = f"{where}.{key}" if where else str(key)
+        if key not in base and not free:
+            hint = difflib.get_close_matches(str(key), [str(k) for k in base], n=1)
+            extra = f" (did you mean '{hint[0]}'?)" if hint else ""
+            raise ConfigError(f"unknown config key '{dotted}'{extra}")
+        child_free = free or key in FREE_FORM_KEYS
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value, dotted, child_free)
+        elif isinstance(base.get(key), dict) and value is not None and not child_free:
+            raise ConfigError(f"config key '{dotted}' is a section; got a {type(value).__name__}")
+        else:
+            base[key] = copy.deepcopy(value)
+
+
+def parse_override(item: str) -> dict[str, Any]:
+    """``"a.b.c=3"`` → ``{"a": {"b": {"c": 3}}}`` (value parsed as YAML)."""
+    if "=" not in item:
+        raise ConfigError(f"override '{item}' must look like section.key=value")
+    key, raw = item.split("=", 1)
+    parts = [p for p in key.strip().split(".") if p]
+    if not parts:
+        raise ConfigError(f"override '{item}' has an empty key")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"override '{item}': cannot parse value: {exc}") from exc
+    out: dict[str, Any] = {}
+    node = out
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+    node[parts[-1]] = value
+    return out
+
+
+def resolve_config(
+    path: str | Path | None, overrides: Iterable[str] = (), base: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Defaults (or ``base``) ← YAML at ``path`` ← ``overrides``; checked for unknown keys."""
+    cfg = copy.deepcopy(dict(base)) if base is not None else load_defaults()
+    if path is not None:
+        _merge(cfg, load_yaml(path), "", False)
+    for item in overrides:
+        _merge(cfg, parse_override(item), "", False)
+    return cfg
+
+
+def save_config(cfg: Mapping[str, Any], path: str | Path) -> None:
+    """Write the resolved config atomically (the copy every later stage reads)."""
+    write_text_atomic(path, yaml.safe_dump(dict(cfg), sort_keys=False))
+
+
+def load_resolved(path: str | Path) -> dict[str, Any]:
+    """Read a resolved ``config.yaml`` and check it against the package defaults."""
+    return resolve_config(path, ())

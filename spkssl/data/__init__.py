@@ -1,0 +1,1 @@
+"""Data preparation: corpora → Lhotse manifests, trials, augmentation sources, validation."""

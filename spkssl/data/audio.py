@@ -1,0 +1,45 @@
+"""Audio loading with errors that name the cut and the file.
+
+Example:
+    >>> from lhotse import CutSet
+    >>> # samples = load_cut_audio(cut)  # 1-D float32 at the cut's sampling rate
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+class AudioError(RuntimeError):
+    """An utterance's audio is missing, unreadable or unusable."""
+
+
+def describe_source(cut) -> str:
+    """A human-readable description of where a cut's audio comes from."""
+    try:
+        rec = cut.recording
+        return ", ".join(str(s.source) for s in rec.sources)
+    except Exception:  # noqa: BLE001 - best effort for the message only
+        return "<unknown source>"
+
+
+def load_cut_audio(cut) -> np.ndarray:
+    """Return the first channel of ``cut``'s audio as 1-D float32.
+
+    Raises:
+        AudioError: naming the cut id and the audio source when reading fails or
+            the audio is empty or not finite.
+    """
+    try:
+        samples = cut.load_audio()
+    except Exception as exc:  # lhotse/soundfile raise many types
+        raise AudioError(
+            f"cannot read audio of cut '{cut.id}' from {describe_source(cut)}: {exc}"
+        ) from exc
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim == 2:
+        samples = samples[0]
+    if samples.size == 0:
+        raise AudioError(f"cut '{cut.id}' ({describe_source(cut)}) has no samples")
+    if not np.all(np.isfinite(samples)):
+        raise AudioError(f"cut '{cut.id}' ({describe_source(cut)}) has NaN/inf samples")
+    return samples

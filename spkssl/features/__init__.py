@@ -1,0 +1,1 @@
+"""Features: kaldi-native-fbank log-mel filterbanks, stored through Lhotse or on the fly."""
