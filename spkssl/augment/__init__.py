@@ -1,0 +1,1 @@
+"""Augmentation: additive noise/music/babble at target SNRs and reverberation; simulated sources."""
