@@ -82,6 +82,11 @@ def parse_override(item: str) -> dict[str, Any]:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError as exc:
         raise ConfigError(f"override '{item}': cannot parse value: {exc}") from exc
+    if isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string
+        try:
+            value = float(value)
+        except ValueError:
+            pass
     out: dict[str, Any] = {}
     node = out
     for p in parts[:-1]:
@@ -110,3 +115,16 @@ def save_config(cfg: Mapping[str, Any], path: str | Path) -> None:
 def load_resolved(path: str | Path) -> dict[str, Any]:
     """Read a resolved ``config.yaml`` and check it against the package defaults."""
     return resolve_config(path, ())
+
+
+def diff_configs(a: Mapping[str, Any], b: Mapping[str, Any], where: str = "") -> list[str]:
+    """Dotted keys whose values differ between two resolved configs."""
+    out: list[str] = []
+    for key in sorted(set(a) | set(b), key=str):
+        dotted = f"{where}.{key}" if where else str(key)
+        va, vb = a.get(key), b.get(key)
+        if isinstance(va, Mapping) and isinstance(vb, Mapping):
+            out.extend(diff_configs(va, vb, dotted))
+        elif va != vb:
+            out.append(dotted)
+    return out

@@ -1,10 +1,12 @@
 """``spkssl config``: resolve a recipe config into the experiment's ``config.yaml``."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import yaml
 
-from spkssl.config import ConfigError, resolve_config, save_config
+from spkssl.config import ConfigError, diff_configs, load_resolved, resolve_config, save_config
 
 
 @click.group("config")
@@ -16,10 +18,31 @@ def config_group() -> None:
 @click.argument("conf", type=click.Path(exists=True, dir_okay=False))
 @click.argument("out", type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, help="Override, e.g. --set train.epochs=5")
-def resolve(conf: str, out: str, overrides: tuple[str, ...]) -> None:
-    """Merge package defaults, CONF and --set overrides; write OUT (YAML)."""
+@click.option(
+    "--overwrite/--no-overwrite",
+    default=False,
+    show_default=True,
+    help="Replace an existing OUT that differs (by default that is an error).",
+)
+def resolve(conf: str, out: str, overrides: tuple[str, ...], overwrite: bool) -> None:
+    """Merge package defaults, CONF and --set overrides; write OUT (YAML).
+
+    An experiment keeps one resolved config: if OUT exists with different
+    values, the command fails and names the keys that differ, so a rerun with
+    changed options never mixes two configurations in one experiment.
+    """
     try:
         cfg = resolve_config(conf, overrides)
+        if Path(out).exists() and not overwrite:
+            old = load_resolved(out)
+            diff = diff_configs(old, cfg)
+            if diff:
+                raise ConfigError(
+                    f"{out} exists with different values for {', '.join(diff)}; "
+                    "use a new experiment tag or --overwrite"
+                )
+            click.echo(f"resolved config unchanged: {out}")
+            return
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     save_config(cfg, out)

@@ -1,0 +1,66 @@
+"""Config resolution: defaults ← YAML ← overrides, with typos reported by name."""
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from spkssl.cli import cli
+from spkssl.config import ConfigError, diff_configs, parse_override, resolve_config
+
+BASE = {"train": {"epochs": 2, "lr": 0.1}, "model": {"name": "tdnn", "kwargs": {}}}
+
+
+def test_override_parsing_types() -> None:
+    assert parse_override("train.epochs=3") == {"train": {"epochs": 3}}
+    assert parse_override("train.lr=1e-3") == {"train": {"lr": 1e-3}}
+    assert parse_override("model.name=resnet34") == {"model": {"name": "resnet34"}}
+    with pytest.raises(ConfigError, match="section.key=value"):
+        parse_override("train.epochs")
+
+
+def test_yaml_then_overrides(tmp_path) -> None:
+    conf = tmp_path / "c.yaml"
+    conf.write_text("train:\n  epochs: 5\nmodel:\n  kwargs:\n    channels: 64\n")
+    cfg = resolve_config(conf, ["train.lr=0.5"], base=BASE)
+    assert cfg["train"] == {"epochs": 5, "lr": 0.5}
+    assert cfg["model"]["kwargs"] == {"channels": 64}  # free-form section
+    assert BASE["train"]["epochs"] == 2  # base not mutated
+
+
+def test_typo_is_named_with_suggestion(tmp_path) -> None:
+    conf = tmp_path / "c.yaml"
+    conf.write_text("train:\n  epocs: 5\n")
+    with pytest.raises(ConfigError, match=r"unknown config key 'train.epocs' \(did you mean 'epochs'\?\)"):
+        resolve_config(conf, [], base=BASE)
+    with pytest.raises(ConfigError, match="unknown config key 'trian'"):
+        resolve_config(None, ["trian.epochs=1"], base=BASE)
+
+
+def test_bad_yaml_names_file(tmp_path) -> None:
+    conf = tmp_path / "bad.yaml"
+    conf.write_text("train: [1, 2\n")
+    with pytest.raises(ConfigError, match="bad.yaml: invalid YAML"):
+        resolve_config(conf, [], base=BASE)
+
+
+def test_package_defaults_resolve() -> None:
+    cfg = resolve_config(None, [])
+    assert "rounds" in cfg and cfg["rounds"]["num_rounds"] >= 1
+
+
+def test_diff_configs() -> None:
+    assert diff_configs(BASE, BASE) == []
+    other = {"train": {"epochs": 3, "lr": 0.1}, "model": BASE["model"]}
+    assert diff_configs(BASE, other) == ["train.epochs"]
+
+
+def test_cli_resolve_refuses_changed_config(tmp_path) -> None:
+    conf = tmp_path / "c.yaml"
+    conf.write_text("rounds:\n  num_rounds: 2\n")
+    out = tmp_path / "exp" / "config.yaml"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["config", "resolve", str(conf), str(out)]).exit_code == 0
+    again = runner.invoke(cli, ["config", "resolve", str(conf), str(out)])
+    assert again.exit_code == 0 and "unchanged" in again.output
+    changed = runner.invoke(cli, ["config", "resolve", str(conf), str(out), "--set", "rounds.num_rounds=4"])
+    assert changed.exit_code != 0 and "rounds.num_rounds" in changed.output
