@@ -64,3 +64,15 @@ def test_cli_resolve_refuses_changed_config(tmp_path) -> None:
     assert again.exit_code == 0 and "unchanged" in again.output
     changed = runner.invoke(cli, ["config", "resolve", str(conf), str(out), "--set", "rounds.num_rounds=4"])
     assert changed.exit_code != 0 and "rounds.num_rounds" in changed.output
+
+
+def test_cli_get(tmp_path) -> None:
+    conf = tmp_path / "c.yaml"
+    conf.write_text("rounds:\n  num_rounds: 2\n  init_from_previous: true\n")
+    out = tmp_path / "config.yaml"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["config", "resolve", str(conf), str(out)]).exit_code == 0
+    assert runner.invoke(cli, ["config", "get", str(out), "rounds.num_rounds"]).output.strip() == "2"
+    assert runner.invoke(cli, ["config", "get", str(out), "rounds.init_from_previous"]).output.strip() == "true"
+    bad = runner.invoke(cli, ["config", "get", str(out), "rounds.nope"])
+    assert bad.exit_code != 0 and "rounds.nope" in bad.output

@@ -60,4 +60,30 @@ def show(conf: str, overrides: tuple[str, ...]) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
+@config_group.command("get")
+@click.argument("conf", type=click.Path(exists=True, dir_okay=False))
+@click.argument("key")
+def get(conf: str, key: str) -> None:
+    """Print one value of a resolved config (dotted KEY), e.g. for shell scripts.
+
+    Booleans print as true/false, lists space-separated, null as an empty line.
+    """
+    try:
+        node = load_resolved(conf)
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise ConfigError(f"{conf}: no key '{key}'")
+            node = node[part]
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if isinstance(node, bool):
+        click.echo("true" if node else "false")
+    elif isinstance(node, list):
+        click.echo(" ".join(str(v) for v in node))
+    elif node is None:
+        click.echo("")
+    else:
+        click.echo(node)
+
+
 commands = [config_group]
