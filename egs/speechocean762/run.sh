@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# spkssl recipe: iterative self-supervised speaker embeddings on speechocean762.
+#
+# Trains on speechocean762 train/ WITHOUT its speaker labels and tests on the
+# speaker-disjoint test/ trials.  Runs with no options on the shared corpus:
+#   ./run.sh                              # every stage, CPU configuration
+#   ./run.sh --stage 6 --stop-stage 7     # resume at the rounds
+#   ./run.sh --supervised true            # reference: same recipe on the TRUE labels
+#   ./run.sh --overrides "train.epochs=2 rounds.num_rounds=1" --tag quick
+# Stages (see ../../README.md): 0 corpus, 1 manifests+trials, 2 augmentation sources,
+# 3 fbank, 4 round-0 contrastive training, 5 embed+score, 6 rounds 1..R, 7 RESULTS.md.
+set -euo pipefail
+cd "$(dirname "$0")"
+. ../../path.sh
+. ../../cmd.sh
+
+# ---- defaults (every one can be given as --name value) ----
+stage=0
+stop_stage=7
+corpus_dir=$SPKSSL_ROOT/../shared/data/speechocean762  # Kaldi data dirs train/ test/ + trials/
+musan_dir=        # MUSAN root; empty: simulated noise, music and babble
+rirs_dir=         # RIRS_NOISES root; empty: simulated room impulse responses
+conf=conf/cpu.yaml
+overrides=        # space-separated section.key=value config overrides
+tag=cpu
+supervised=false  # true: train on the true labels (the ceiling pseudo labels aim for)
+backends="cosine"
+nj=2
+ngpu=0
+device=auto
+start_round=1
+force=false
+help_message="Usage: $0 [--stage N] [--stop-stage M] [--conf FILE] [--tag TAG] [--overrides 'a.b=v ...'] [--supervised true] [--nj N] [--ngpu N] [--start-round R]"
+. "$SPKSSL_ROOT/local/parse_options.sh"
+. "$SPKSSL_ROOT/local/recipe_lib.sh"
+
+data=data
+manifests=$data/manifests
+trials="test=$data/trials/test.trials"
+exp=exp/$tag
+[ "$supervised" = true ] && exp=exp/${tag}_supervised
+train_cuts=$manifests/train_cuts.jsonl.gz
+
+if [ "$stop_stage" -ge 3 ]; then
+  mkdir -p "$exp"
+  override_args=()
+  for o in $overrides; do override_args+=(--set "$o"); done
+  spkssl config resolve "$conf" "$exp/config.yaml" "${override_args[@]}"
+fi
+
+if stage_enabled 0; then
+  log "Stage 0: corpus is local at $corpus_dir (nothing to download)"
+  [ -f "$corpus_dir/train/wav.scp" ] || die "speechocean762 not found: $corpus_dir/train/wav.scp"
+fi
+
+if stage_enabled 1 && ! stage_done "$data" manifests; then
+  log "Stage 1: Lhotse manifests and Kaldi-form trials from $corpus_dir"
+  for part in train test; do
+    spkssl prepare kaldi-dir \
+      "$corpus_dir/$part" \
+      "$manifests" \
+      --prefix "$part" \
+      --audio-root "$corpus_dir"
+  done
+  spkssl prepare trials \
+    "$corpus_dir/trials/test.trials" \
+    "$data/trials/test.trials" \
+    --cuts "$manifests/test_cuts.jsonl.gz"
+  mark_stage_done "$data" manifests
+fi
+
+if stage_enabled 2 && ! stage_done "$data" aug_sources; then
+  log "Stage 2: augmentation sources (MUSAN/RIRS when given, simulated otherwise)"
+  spkssl prepare aug-sources \
+    "$manifests" \
+    --musan "$musan_dir" \
+    --rirs "$rirs_dir" \
+    --train-cuts "$train_cuts"
+  mark_stage_done "$data" aug_sources
+fi
+
+if stage_enabled 3 && ! stage_done "$data" fbank; then
+  log "Stage 3: kaldi-native-fbank features for train and test"
+  for part in train test; do
+    spkssl compute-fbank \
+      "$manifests/${part}_cuts.jsonl.gz" \
+      "$manifests/${part}_cuts_fbank.jsonl.gz" \
+      --storage-dir "$data/fbank/$part" \
+      --config "$exp/config.yaml" \
+      --nj "$nj"
+  done
+  mark_stage_done "$data" fbank
+fi
+
+if stage_enabled 4 && ! stage_done "$exp/round0" train; then
+  mode=contrastive
+  [ "$supervised" = true ] && mode=classification
+  log "Stage 4: round 0 ($mode) training in $exp/round0"
+  "$SPKSSL_ROOT/local/train.sh" \
+    --mode "$mode" \
+    --ngpu "$ngpu" \
+    --cmd "$cuda_cmd" \
+    "$exp/config.yaml" "$train_cuts" "$manifests" "$exp/round0"
+  mark_stage_done "$exp/round0" train
+fi
+
+if stage_enabled 5 && ! stage_done "$exp/round0" scored; then
+  log "Stage 5: embed train/test with round 0 and score; untrained log-mel baseline"
+  for method in logmel-stats model; do
+    out=$exp/round0
+    [ "$method" = logmel-stats ] && out=exp/logmel_stats
+    "$SPKSSL_ROOT/local/embed_score.sh" \
+      --method "$method" \
+      --train-cuts "$manifests/train_cuts_fbank.jsonl.gz" \
+      --eval-cuts "$manifests/test_cuts_fbank.jsonl.gz" \
+      --trials "$trials" \
+      --backends "$backends" \
+      --nj "$nj" \
+      --cmd "$extract_cmd" \
+      --device "$device" \
+      "$exp/config.yaml" "$out"
+  done
+  mark_stage_done "$exp/round0" scored
+fi
+
+if stage_enabled 6 && [ "$supervised" != true ]; then
+  num_rounds=$(spkssl config get "$exp/config.yaml" rounds.num_rounds)
+  log "Stage 6: rounds $start_round..$num_rounds (cluster → train → embed → score)"
+  for r in $(seq "$start_round" "$num_rounds"); do
+    "$SPKSSL_ROOT/local/run_round.sh" \
+      --train-cuts "$train_cuts" \
+      --eval-cuts "$manifests/test_cuts_fbank.jsonl.gz" \
+      --aug-dir "$manifests" \
+      --trials "$trials" \
+      --backends "$backends" \
+      --nj "$nj" \
+      --ngpu "$ngpu" \
+      --device "$device" \
+      --train-cmd "$cuda_cmd" \
+      --extract-cmd "$extract_cmd" \
+      "$exp" "$r"
+  done
+fi
+
+if stage_enabled 7; then
+  log "Stage 7: $exp/RESULTS.md and plots"
+  spkssl report \
+    --exp-dir "$exp" \
+    --trials-name test \
+    --trials "$data/trials/test.trials" \
+    --backend "${backends%% *}" \
+    --extra-row "untrained log-mel stats=exp/logmel_stats/scores/test.cosine.json" \
+    --extra-row "supervised (true labels)=exp/${tag}_supervised/round0/scores/test.cosine.json"
+fi
