@@ -1,0 +1,47 @@
+"""Loss builders from the ``loss`` config section."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from spkssl.config import load_defaults
+from spkssl.losses import (
+    AAMSoftmax,
+    NTXentLoss,
+    SoftmaxLoss,
+    build_classification_loss,
+    build_contrastive_loss,
+    build_loss,
+)
+
+
+def test_defaults_build() -> None:
+    loss_cfg = load_defaults()["loss"]
+    closs = build_contrastive_loss(loss_cfg["contrastive"])
+    assert isinstance(closs, NTXentLoss) and closs.temperature == loss_cfg["contrastive"]["temperature"]
+    head = build_classification_loss(loss_cfg["classification"], 16, 10)
+    assert isinstance(head, AAMSoftmax)
+    assert head.margin == loss_cfg["classification"]["margin"]
+    assert head.scale == loss_cfg["classification"]["scale"]
+    loss, logits = head(torch.randn(3, 16), torch.tensor([0, 5, 9]))
+    assert loss.dim() == 0 and logits.shape == (3, 10)
+
+
+def test_softmax_and_build_loss() -> None:
+    cfg = {"contrastive": {"name": "ntxent", "temperature": 0.2},
+           "classification": {"name": "softmax", "margin": 0.2, "scale": 32, "margin_warmup_epochs": 0}}
+    assert isinstance(build_loss(cfg, "classification", 8, 4), SoftmaxLoss)
+    assert build_loss(cfg, "contrastive").temperature == 0.2
+    with pytest.raises(ValueError, match="embed_dim and num_classes"):
+        build_loss(cfg, "classification")
+    with pytest.raises(ValueError, match="unknown loss kind"):
+        build_loss(cfg, "triplet")
+
+
+def test_unknown_names_and_classes() -> None:
+    with pytest.raises(ValueError, match="unknown contrastive loss 'simclr'"):
+        build_contrastive_loss({"name": "simclr"})
+    with pytest.raises(ValueError, match="unknown classification loss 'cosface'"):
+        build_classification_loss({"name": "cosface"}, 8, 4)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        build_classification_loss({"name": "aam"}, 8, 1)
