@@ -1,0 +1,102 @@
+"""``spkssl prepare ...``: corpora → Lhotse manifests, trials, augmentation sources.
+
+Example::
+
+    spkssl prepare kaldi-dir corpus/train data/manifests --prefix train
+    spkssl prepare trials corpus/trials/test.trials data/trials/test.trials \\
+        --cuts data/manifests/test_cuts.jsonl.gz
+    spkssl prepare validate data/manifests/train_cuts.jsonl.gz
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from lhotse import CutSet
+
+from spkssl.config import ConfigError, load_resolved, resolve_config
+
+
+def _data_cfg(config: str | None) -> dict[str, Any]:
+    try:
+        cfg = load_resolved(config) if config else resolve_config(None, ())
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return cfg["data"]
+
+
+_config_opt = click.option(
+    "--config", type=click.Path(exists=True, dir_okay=False), default=None,
+    help="Resolved experiment config.yaml (its 'data' section); default: package defaults.",
+)
+
+
+@click.group("prepare")
+def prepare() -> None:
+    """Prepare manifests, trials and augmentation sources."""
+
+
+@prepare.command("kaldi-dir")
+@click.argument("data_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--prefix", required=True, help="Manifest name prefix, e.g. 'train'.")
+@click.option("--audio-root", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Base of relative wav.scp paths [default: DATA_DIR's parent].")
+@_config_opt
+def kaldi_dir(data_dir: str, out_dir: str, prefix: str, audio_root: str | None,
+              config: str | None) -> None:
+    """Import a Kaldi data dir → OUT_DIR/PREFIX_{recordings,supervisions,cuts}.jsonl.gz."""
+    from spkssl.data.kaldi_dir import KaldiDirError, import_kaldi_dir, write_manifests
+    from spkssl.data.validate import ManifestError, format_summary, summarize_cuts, validate_cuts
+
+    dcfg = _data_cfg(config)
+    try:
+        recs, sups, cuts = import_kaldi_dir(data_dir, audio_root, int(dcfg["num_workers"]))
+        cuts = validate_cuts(cuts, {**dcfg, "check_audio": "none"})  # headers were just read
+    except (KaldiDirError, ManifestError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if len(cuts) != len(sups):  # short cuts dropped: keep supervisions consistent
+        keep = set(cuts.ids)
+        sups = sups.filter(lambda s: s.id in keep)
+    paths = write_manifests(out_dir, prefix, recs, sups, cuts)
+    click.echo(format_summary(summarize_cuts(cuts), prefix))
+    click.echo(f"wrote {paths['cuts']}")
+
+
+@prepare.command("validate")
+@click.argument("cuts_path", metavar="CUTS", type=click.Path(exists=True, dir_okay=False))
+@click.option("--decode/--header", default=False, help="Decode all audio instead of reading headers.")
+@_config_opt
+def validate(cuts_path: str, decode: bool, config: str | None) -> None:
+    """Validate a cut set (audio, durations, sampling rate, ids) and print its summary."""
+    from spkssl.data.validate import ManifestError, format_summary, summarize_cuts, validate_cuts
+
+    dcfg = _data_cfg(config)
+    if decode:
+        dcfg = {**dcfg, "check_audio": "decode"}
+    try:
+        cuts = validate_cuts(CutSet.from_file(cuts_path), dcfg)
+    except ManifestError as exc:
+        raise click.ClickException(f"{cuts_path}: {exc}") from exc
+    click.echo(format_summary(summarize_cuts(cuts), Path(cuts_path).name.split("_cuts")[0]))
+
+
+@prepare.command("trials")
+@click.argument("trial_list", metavar="LIST", type=click.Path(exists=True, dir_okay=False))
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--cuts", "cuts_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Cut set whose ids the trials must use.")
+def trials(trial_list: str, out: str, cuts_path: str) -> None:
+    """Convert an official (or check a Kaldi) trial LIST → Kaldi trials OUT."""
+    from spkssl.data.trials import TrialsError, convert_trials
+
+    ids = {cut.id for cut in CutSet.from_file(cuts_path)}
+    try:
+        n = convert_trials(trial_list, out, ids)
+    except TrialsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"wrote {n} trials to {out}")
+
+
+commands = [prepare]
