@@ -1,0 +1,383 @@
+"""The resumable trainer behind ``spkssl train`` (contrastive round 0, classification rounds >= 1).
+
+One call of :func:`train` runs (or continues) a whole training round in
+``out_dir``: it resumes from the newest full-state checkpoint if there is one,
+trains to ``train.epochs`` with checkpoints every ``save_every_steps`` and at
+each epoch end, logs TensorBoard scalars, then averages the last
+``average_last`` epoch-end checkpoints into ``final.pt`` and writes
+``train_summary.json``.  A finished round (``final.pt`` exists) is skipped.
+
+Example:
+    >>> # from spkssl.config import load_resolved
+    >>> # train(load_resolved("exp/x/config.yaml"), TrainOptions("contrastive", "cuts.jsonl.gz", "exp/x/round0"))
+"""
+from __future__ import annotations
+
+import math
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+import torch.nn as nn
+from tqdm import tqdm
+
+from spkssl.training.checkpoint import (
+    average_model_states, load_checkpoint, newest_checkpoint, prune_checkpoints, rng_state,
+    save_checkpoint, set_rng_state,
+)
+from spkssl.training.ddp import DistContext
+from spkssl.training.schedule import build_optimizer, build_scheduler
+from spkssl.utils.io import write_json_atomic
+from spkssl.utils.logging import get_logger
+
+log = get_logger(__name__)
+MODES = ("contrastive", "classification")
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss (or gradient norm) became NaN/inf; the bad state was not saved."""
+
+
+@dataclass
+class TrainOptions:
+    """Command-line level options of one training round (the rest comes from the config)."""
+
+    mode: str
+    cuts: str | Path
+    out_dir: str | Path
+    aug_dir: str | Path | None = None
+    init_from: str | Path | None = None
+    device: str = "auto"
+    force: bool = False
+    max_steps: int | None = None  # overrides train.max_steps (0/None = no limit)
+    dist: DistContext = field(default_factory=DistContext)
+
+
+def resolve_device(name: str, dist: DistContext | None = None) -> torch.device:
+    """``auto`` → ``cuda:<local_rank>`` if available else ``cpu``; otherwise ``torch.device(name)``."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    dev = torch.device(name)
+    if dev.type == "cuda" and dev.index is None:
+        dev = torch.device("cuda", dist.local_rank if dist else 0)
+    return dev
+
+
+class TrainModule(nn.Module):
+    """Network + loss as one module, so DDP synchronises both (AAM class weights included)."""
+
+    def __init__(self, model: nn.Module, loss: nn.Module, mode: str) -> None:
+        super().__init__()
+        self.model, self.loss, self.mode = model, loss, mode
+
+    def forward(self, feats: torch.Tensor, labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(loss, accuracy)``; contrastive feats are ``[B, K, T, F]``, classification ``[B, T, F]``."""
+        if self.mode == "contrastive":
+            b, k = feats.shape[:2]
+            emb = self.model(feats.flatten(0, 1)).float().view(b, k, -1)
+            loss = self.loss(emb)
+            acc = torch.tensor(float(getattr(self.loss, "last_accuracy", float("nan"))))
+            return loss, acc
+        emb = self.model(feats).float()
+        loss, logits = self.loss(emb, labels)
+        return loss, (logits.argmax(-1) == labels).float().mean().detach()
+
+
+def _state(obj: Any) -> Any:
+    return obj.state_dict() if obj is not None else None
+
+
+class Trainer:
+    """Holds the objects of one run; :meth:`fit` runs it.  Use :func:`train` for the full flow."""
+
+    def __init__(self, cfg: Mapping[str, Any], opts: TrainOptions) -> None:
+        from lhotse import CutSet
+
+        from spkssl.augment.augment import Augmentor, load_sources
+        from spkssl.losses import build_classification_loss, build_contrastive_loss
+        from spkssl.models import build_model
+        from spkssl.training.data import (
+            ClassificationDataset, ContrastiveDataset, make_loader, save_label_map,
+        )
+        from spkssl.training.sampler import ResumableBatchSampler
+
+        if opts.mode not in MODES:
+            raise ValueError(f"unknown training mode '{opts.mode}'; use one of {MODES}")
+        self.cfg, self.opts, self.dist = cfg, opts, opts.dist
+        self.tcfg = cfg["train"]
+        self.out_dir = Path(opts.out_dir)
+        self.ckpt_dir = self.out_dir / "checkpoints"
+        self.device = resolve_device(opts.device, self.dist)
+        self.epochs = int(self.tcfg["epochs"])
+        max_steps = opts.max_steps if opts.max_steps is not None else self.tcfg.get("max_steps", 0)
+        self.max_steps = int(max_steps or 0)
+        torch.manual_seed(int(self.tcfg["seed"]))
+
+        cuts_path = Path(opts.cuts)
+        if not cuts_path.is_file():
+            raise FileNotFoundError(f"cut set not found: {cuts_path}")
+        cuts = list(CutSet.from_file(cuts_path))
+        sr = int(cfg["features"].get("sampling_rate", 16000))
+        sources = load_sources(opts.aug_dir) if opts.aug_dir else {}
+        augmentor = Augmentor(sources, cfg["augment"], sr)
+        feat_dim = int(cfg["features"]["num_mel_bins"])
+        self.model = build_model(cfg["model"], feat_dim)
+        if opts.mode == "contrastive":
+            self.dataset = ContrastiveDataset(cuts, cfg, augmentor)
+            self.loss = build_contrastive_loss(cfg["loss"]["contrastive"])
+            self.num_classes = None
+        else:
+            self.dataset = ClassificationDataset(cuts, cfg, augmentor)
+            self.num_classes = self.dataset.num_classes
+            self.loss = build_classification_loss(
+                cfg["loss"]["classification"], int(self.model.embed_dim), self.num_classes
+            )
+            if self.dist.is_main:
+                save_label_map(self.dataset.label_map, self.out_dir / "spk2id.json")
+        self.module = TrainModule(self.model, self.loss, opts.mode).to(self.device)
+        self.sampler = ResumableBatchSampler(
+            len(self.dataset), int(self.tcfg["batch_size"]), int(self.tcfg["seed"]),
+            rank=self.dist.rank, world_size=self.dist.world_size,
+        )
+        self.loader = make_loader(self.dataset, self.sampler, int(self.tcfg["num_workers"]),
+                                  pin_memory=self.device.type == "cuda")
+        self.steps_per_epoch = len(self.sampler)
+        self.optimizer = build_optimizer(self.module.parameters(), self.tcfg)
+        self.scheduler = build_scheduler(self.optimizer, self.tcfg, self.steps_per_epoch, self.epochs)
+        self.amp = bool(self.tcfg["amp"]) and self.device.type == "cuda"
+        self.amp_dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}[str(self.tcfg["amp_dtype"])]
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp and self.amp_dtype == torch.float16)
+        self.step, self.epoch, self.batch_in_epoch = 0, 0, 0
+        self.epoch_end_ckpts: list[str] = []
+        self.epoch_losses: list[float] = []
+        self.loss_sum, self.loss_count = 0.0, 0
+        self.last_loss = float("nan")
+        self.resumed_from: str | None = None
+        self.net: nn.Module = self.module
+        if self.dist.world_size > 1:
+            self.net = nn.parallel.DistributedDataParallel(
+                self.module, device_ids=[self.device.index] if self.device.type == "cuda" else None
+            )
+
+    # ---------------------------------------------------------------- state
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly here."""
+        return {
+            "model": self.model.state_dict(), "loss": self.loss.state_dict(),
+            "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+            "scaler": _state(self.scaler), "epoch": self.epoch, "step": self.step,
+            "sampler": {"epoch": self.epoch, "batch": self.batch_in_epoch}, "rng": rng_state(), "mode": self.opts.mode,
+            "num_classes": self.num_classes, "epoch_end_checkpoints": list(self.epoch_end_ckpts),
+            "epoch_losses": list(self.epoch_losses), "loss_sum": self.loss_sum,
+            "loss_count": self.loss_count, "last_loss": self.last_loss,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict` (checkpoint) into this run."""
+        if state.get("mode") != self.opts.mode:
+            raise ValueError(f"checkpoint is from a {state.get('mode')} run, not {self.opts.mode}")
+        if state.get("num_classes") != self.num_classes:
+            raise ValueError(f"checkpoint has {state.get('num_classes')} classes, cut set gives {self.num_classes}")
+        self.model.load_state_dict(state["model"])
+        self.loss.load_state_dict(state["loss"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        self.sampler.load_state_dict(state["sampler"])
+        self.epoch, self.step = self.sampler.epoch, int(state["step"])
+        self.batch_in_epoch = self.sampler.start_batch
+        self.epoch_end_ckpts = list(state["epoch_end_checkpoints"])
+        self.epoch_losses = list(state["epoch_losses"])
+        self.loss_sum, self.loss_count = float(state["loss_sum"]), int(state["loss_count"])
+        self.last_loss = float(state["last_loss"])
+        set_rng_state(state["rng"])
+
+    def resume_or_init(self) -> None:
+        """Continue from the newest checkpoint, else load ``--init-from`` network weights if given."""
+        ckpt = newest_checkpoint(self.ckpt_dir)
+        if ckpt is not None:
+            self.load_state_dict(load_checkpoint(ckpt, map_location=self.device))
+            self.resumed_from = str(ckpt)
+            log.info("resuming from %s (epoch %d, step %d, batch %d of %d)", ckpt, self.epoch + 1,
+                     self.step, self.sampler.start_batch, self.steps_per_epoch)
+        elif self.opts.init_from:
+            path = Path(self.opts.init_from)
+            if not path.is_file():
+                raise FileNotFoundError(f"--init-from model not found: {path}")
+            payload = torch.load(path, map_location="cpu", weights_only=False)
+            try:
+                self.model.load_state_dict(payload["state_dict"], strict=True)
+            except (KeyError, RuntimeError) as exc:
+                raise ValueError(f"--init-from {path}: weights do not fit this model: {exc}") from exc
+            log.info("initialised network weights from %s (classifier starts fresh)", path)
+
+    def save(self, epoch_end: bool = False) -> Path | None:
+        """Checkpoint on rank 0 as ``ckpt-<1-based epoch>-<step>.pt`` and prune old ones.
+
+        Call with ``epoch_end=True`` after the epoch counter and sampler moved to the next epoch.
+        """
+        if not self.dist.is_main:
+            return None
+        label = self.epoch if epoch_end else self.epoch + 1
+        if epoch_end:
+            self.epoch_end_ckpts.append(f"ckpt-{label}-{self.step}.pt")
+        path = save_checkpoint(self.ckpt_dir, {**self.state_dict(), "epoch": label})
+        protect = self.epoch_end_ckpts[-max(1, int(self.tcfg["average_last"])):]
+        prune_checkpoints(self.ckpt_dir, int(self.tcfg["keep_last"]), protect=protect)
+        return path
+
+    # ---------------------------------------------------------------- loop
+    def _train_step(self, batch: Any) -> tuple[float, float, float]:
+        """One optimizer step; returns ``(loss, accuracy, grad_norm)``; raises on a non-finite loss."""
+        if self.opts.mode == "contrastive":
+            feats, labels = batch.to(self.device, non_blocking=True), None
+        else:
+            feats, labels = (t.to(self.device, non_blocking=True) for t in batch)
+        if hasattr(self.loss, "set_progress"):
+            self.loss.set_progress(self.epoch + self.batch_in_epoch / self.steps_per_epoch)
+        self.optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
+            loss, acc = self.net(feats, labels)
+        value = float(loss.detach())
+        if not self.dist.all_finite(value, self.device):
+            raise TrainingDiverged(
+                f"non-finite loss ({value}) at step {self.step + 1}, epoch {self.epoch + 1} "
+                f"(batch {self.batch_in_epoch + 1}/{self.steps_per_epoch}); state not saved; last good "
+                f"checkpoint: {newest_checkpoint(self.ckpt_dir) or 'none'}. Lower train.lr or check the data."
+            )
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(self.optimizer)
+        clip = float(self.tcfg.get("grad_clip") or 0.0)
+        norm = torch.nn.utils.clip_grad_norm_(self.module.parameters(), clip if clip > 0 else float("inf"))
+        norm_value = float(norm)
+        if not self.scaler.is_enabled() and not math.isfinite(norm_value):
+            raise TrainingDiverged(
+                f"non-finite gradient norm ({norm_value}) at step {self.step + 1}, epoch {self.epoch + 1}; "
+                f"state not saved; last good checkpoint: {newest_checkpoint(self.ckpt_dir) or 'none'}"
+            )
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        return value, float(acc), norm_value
+
+    def _log_scalars(self, writer: Any, loss: float, acc: float, norm: float, seg_per_s: float) -> None:
+        if writer is None:
+            return
+        writer.add_scalar("train/loss", loss, self.step)
+        writer.add_scalar("train/lr", self.optimizer.param_groups[0]["lr"], self.step)
+        writer.add_scalar("train/grad_norm", norm, self.step)
+        writer.add_scalar("train/segments_per_second", seg_per_s, self.step)
+        if math.isfinite(acc):
+            name = "train/accuracy" if self.opts.mode == "classification" else "train/positive_accuracy"
+            writer.add_scalar(name, acc, self.step)
+        if self.device.type == "cuda":
+            writer.add_scalar("train/gpu_memory_gb", torch.cuda.max_memory_allocated(self.device) / 2**30, self.step)
+
+    def fit(self) -> str:
+        """Train until ``train.epochs`` (returns ``"done"``) or ``max_steps`` (returns ``"stopped"``)."""
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = None
+        if self.dist.is_main:
+            writer = SummaryWriter(str(self.out_dir / "tensorboard"), purge_step=self.step if self.step else None)
+        log_every = max(1, int(self.tcfg["log_every_steps"]))
+        save_every = int(self.tcfg["save_every_steps"] or 0)
+        per_step = int(self.tcfg["batch_size"]) * self.dist.world_size * (
+            int(self.tcfg["num_segments"]) if self.opts.mode == "contrastive" else 1)
+        self.module.train()
+        try:
+            while self.epoch < self.epochs:
+                self.sampler.set_epoch(self.epoch, self.batch_in_epoch)
+                bar = tqdm(total=self.steps_per_epoch, initial=self.batch_in_epoch, disable=not self.dist.is_main,
+                           desc=f"{self.opts.mode} epoch {self.epoch + 1}/{self.epochs}", dynamic_ncols=True)
+                tick, segs = time.time(), 0
+                for batch in self.loader:
+                    loss, acc, norm = self._train_step(batch)
+                    self.step += 1
+                    self.batch_in_epoch += 1
+                    self.loss_sum, self.loss_count, self.last_loss = self.loss_sum + loss, self.loss_count + 1, loss
+                    segs += per_step
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{loss:.4f}", acc=f"{acc:.3f}")
+                    if self.step % log_every == 0:
+                        rate = segs / max(1e-9, time.time() - tick)
+                        self._log_scalars(writer, loss, acc, norm, rate)
+                        tick, segs = time.time(), 0
+                    stop = self.max_steps > 0 and self.step >= self.max_steps
+                    end = self.batch_in_epoch >= self.steps_per_epoch
+                    if not end and (stop or (save_every > 0 and self.step % save_every == 0)):
+                        self.save()
+                    if stop and not end:
+                        log.info("reached max_steps=%d at epoch %d; checkpoint saved", self.max_steps, self.epoch + 1)
+                        return "stopped"
+                    if end:
+                        break
+                bar.close()
+                mean = self.loss_sum / max(1, self.loss_count)
+                self.epoch_losses.append(mean)
+                self.epoch, self.batch_in_epoch, self.loss_sum, self.loss_count = self.epoch + 1, 0, 0.0, 0
+                if writer is not None:
+                    writer.add_scalar("epoch/loss", mean, self.epoch)
+                log.info("epoch %d/%d done: mean loss %.4f, step %d, lr %.3g", self.epoch, self.epochs, mean,
+                         self.step, self.optimizer.param_groups[0]["lr"])
+                self.save(epoch_end=True)
+                if self.max_steps > 0 and self.step >= self.max_steps and self.epoch < self.epochs:
+                    log.info("reached max_steps=%d at an epoch end; checkpoint saved", self.max_steps)
+                    return "stopped"
+            return "done"
+        finally:
+            if writer is not None:
+                writer.close()
+
+    def finish(self, elapsed: float) -> dict[str, Any]:
+        """Average the last epoch-end checkpoints into ``final.pt``; write ``train_summary.json`` (rank 0)."""
+        from spkssl.models.io import save_final_model
+
+        n = max(1, int(self.tcfg["average_last"]))
+        names = self.epoch_end_ckpts[-n:]
+        summary = {
+            "mode": self.opts.mode, "epochs": self.epoch, "steps": self.step,
+            "steps_per_epoch": self.steps_per_epoch, "final_loss": self.last_loss,
+            "epoch_losses": self.epoch_losses, "averaged_checkpoints": names,
+            "num_classes": self.num_classes, "num_cuts": len(self.dataset), "seconds": round(elapsed, 2),
+            "world_size": self.dist.world_size, "resumed_from": self.resumed_from,
+        }
+        if self.dist.is_main:
+            avg = average_model_states([self.ckpt_dir / name for name in names])
+            self.model.load_state_dict(avg)
+            save_final_model(self.out_dir / "final.pt", self.model, self.cfg, extra=summary)
+            write_json_atomic(self.out_dir / "train_summary.json", summary)
+            log.info("wrote %s (average of %s) and train_summary.json", self.out_dir / "final.pt", names)
+        self.dist.barrier()
+        return summary
+
+
+def train(cfg: Mapping[str, Any], opts: TrainOptions) -> dict[str, Any]:
+    """Run (or resume) one training round; returns the summary (``{"status": ...}`` included).
+
+    Raises:
+        TrainingDiverged: on a NaN/inf loss; the newest checkpoint stays the last good one.
+    """
+    out_dir = Path(opts.out_dir)
+    final = out_dir / "final.pt"
+    if final.exists() and not opts.force:
+        log.info("already trained: %s exists (use --force to retrain)", final)
+        return {"status": "already trained"}
+    if opts.force and opts.dist.is_main and (final.exists() or (out_dir / "checkpoints").exists()):
+        log.info("--force: removing %s and %s", final, out_dir / "checkpoints")
+        final.unlink(missing_ok=True)
+        shutil.rmtree(out_dir / "checkpoints", ignore_errors=True)
+    opts.dist.barrier()
+    start = time.time()
+    trainer = Trainer(cfg, opts)
+    log.info("%s training on %s: %d cuts, %d steps/epoch, %d epochs, world size %d", opts.mode, trainer.device,
+             len(trainer.dataset), trainer.steps_per_epoch, trainer.epochs, opts.dist.world_size)
+    trainer.resume_or_init()
+    status = trainer.fit()
+    if status != "done":
+        return {"status": status, "epoch": trainer.epoch, "step": trainer.step}
+    return {"status": "done", **trainer.finish(time.time() - start)}
