@@ -3,12 +3,15 @@
 The waveform is scaled to the 16-bit integer range before analysis, as Kaldi's
 ``compute-fbank-feats`` sees it, so values match Kaldi/kaldi-native-fbank run on
 the same audio.  Extraction is deterministic unless ``dither`` > 0.
+``snip_edges`` defaults to False (frames = round(samples / shift), as Lhotse's
+own ``Fbank``), so stored features agree with Lhotse's frame bookkeeping
+(``lhotse.utils.compute_num_frames``).
 
 Example:
     >>> import numpy as np
     >>> feats = compute_fbank(np.zeros(16000, dtype=np.float32), 16000, {"num_mel_bins": 40})
     >>> feats.shape
-    (98, 40)
+    (100, 40)
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ DEFAULT_FBANK: dict[str, Any] = {
     "frame_length_ms": 25.0,
     "frame_shift_ms": 10.0,
     "dither": 0.0,
-    "snip_edges": True,
+    "snip_edges": False,
     "low_freq": 20.0,
     "high_freq": 0.0,
     "window_type": "povey",

@@ -1,0 +1,40 @@
+"""``spkssl compute-fbank``: knf-fbank features for a cut set, stored losslessly through Lhotse.
+
+Example::
+
+    spkssl compute-fbank data/manifests/train_cuts.jsonl.gz \\
+        data/manifests/train_cuts_fbank.jsonl.gz --storage-dir data/fbank/train --nj 4 \\
+        --config exp/tag/config.yaml
+"""
+from __future__ import annotations
+
+import click
+
+from spkssl.config import ConfigError, load_resolved, resolve_config
+
+
+@click.command("compute-fbank")
+@click.argument("cuts", type=click.Path(exists=True, dir_okay=False))
+@click.argument("out_cuts", type=click.Path(dir_okay=False))
+@click.option("--storage-dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for the feature .npy files.")
+@click.option("--nj", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Parallel processes.")
+@click.option("--config", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Resolved experiment config.yaml (its 'features' section); default: package defaults.")
+def compute_fbank_cmd(cuts: str, out_cuts: str, storage_dir: str, nj: int, config: str | None) -> None:
+    """Compute fbank for CUTS, write OUT_CUTS (skipped when OUT_CUTS exists)."""
+    from spkssl.data.audio import AudioError
+    from spkssl.features.compute import compute_and_store
+
+    try:
+        cfg = load_resolved(config) if config else resolve_config(None, ())
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        compute_and_store(cuts, out_cuts, storage_dir, cfg["features"], nj)
+    except (AudioError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+commands = [compute_fbank_cmd]
