@@ -56,7 +56,9 @@ class NTXentLoss(nn.Module):
         pos_mask = (cut[:, None] == cut[None, :]) & ~self_mask
         sim = sim.masked_fill(self_mask, float("-inf"))
         log_prob = sim - torch.logsumexp(sim, dim=1, keepdim=True)
-        loss = -log_prob[pos_mask].mean()
+        # Mean over the B*K*(K-1) (anchor, positive) pairs; masking instead of
+        # boolean indexing keeps the step free of a host-device sync.
+        loss = -log_prob.masked_fill(~pos_mask, 0.0).sum() / (b * k * (k - 1))
         with torch.no_grad():
             best = sim.argmax(dim=1)
             self._last_accuracy = (cut[best] == cut).float().mean()

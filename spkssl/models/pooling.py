@@ -26,9 +26,14 @@ _EPS = 1e-5
 
 
 def _weighted_stats(x: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and std of ``x`` over the last axis with weights ``w`` summing to 1 there."""
+    """Mean and std of ``x`` over the last axis with weights ``w`` summing to 1 there.
+
+    Computed in float32 (also under autocast) and as ``Σ w (x - mean)²`` rather
+    than ``E[x²] - mean²``, which cancels badly in low precision.
+    """
+    x, w = x.float(), w.float()
     mean = torch.sum(x * w, dim=-1)
-    var = torch.sum(x * x * w, dim=-1) - mean * mean
+    var = torch.sum(w * (x - mean.unsqueeze(-1)) ** 2, dim=-1)
     return mean, torch.sqrt(var.clamp(min=_EPS))
 
 
@@ -85,7 +90,7 @@ class AttentiveStatsPooling(nn.Module):
         else:
             ctx = x
         # Softmax in float32 even under autocast: long inputs overflow fp16 sums.
-        alpha = torch.softmax(self.attention(ctx).float(), dim=-1).to(x.dtype)
+        alpha = torch.softmax(self.attention(ctx).float(), dim=-1)
         mean, std = _weighted_stats(x, alpha)
         return torch.cat([mean, std], dim=1)
 

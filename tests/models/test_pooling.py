@@ -48,3 +48,11 @@ def test_build_pooling_names_and_errors() -> None:
 
 def test_embedding_head_shape() -> None:
     assert EmbeddingHead(10, 3, bn_in=True)(torch.randn(4, 10)).shape == (4, 3)
+
+
+def test_stats_are_float32_and_accurate_for_low_precision_input() -> None:
+    x = (100.0 + 0.01 * torch.randn(2, 3, 50)).to(torch.bfloat16)  # large mean, tiny spread
+    out = StatsPooling(3)(x)
+    assert out.dtype == torch.float32
+    ref = x.float().std(-1, unbiased=False)
+    torch.testing.assert_close(out[:, 3:], ref.clamp(min=1e-5**0.5), atol=1e-3, rtol=1e-2)
