@@ -1,5 +1,138 @@
-"""Scoring backends (cosine, AS-norm, LDA+PLDA) and Kaldi-compatible EER/minDCF/DET metrics.
+"""Scoring back-ends (cosine, AS-norm, LDA+PLDA) and Kaldi-compatible EER/minDCF/DET metrics.
+
+:func:`run_scoring` is what ``spkssl score`` does for one back-end: score a trial
+list, write ``NAME.BACKEND.score`` / ``.json`` / ``.det.png`` (and ``.plda.npz``
+for PLDA) atomically, and return the metrics.
 
 Example:
-    >>> from spkssl.scoring.metrics import compute_metrics
+    >>> import numpy as np, tempfile, pathlib
+    >>> from spkssl.scoring.trials import read_trials
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "t").write_text("a b target\\na c nontarget\\nb c nontarget\\n")
+    >>> emb = np.array([[1, 0.1], [1, 0], [0, 1]], dtype=np.float32)
+    >>> m = run_scoring(read_trials(d / "t"), ["a", "b", "c"], emb, "cosine", d, "toy")
+    >>> m["eer"], sorted(p.name for p in d.glob("toy.*"))
+    (0.0, ['toy.cosine.det.png', 'toy.cosine.json', 'toy.cosine.score'])
 """
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from spkssl.scoring.asnorm import asnorm_scores, speaker_cohort
+from spkssl.scoring.cosine import cosine_scores
+from spkssl.scoring.det import plot_det
+from spkssl.scoring.io import write_scores
+from spkssl.scoring.metrics import compute_metrics, det_curve, markdown_row
+from spkssl.scoring.plda import PldaBackend
+from spkssl.scoring.trials import Trials
+from spkssl.utils.io import write_json_atomic
+from spkssl.utils.logging import get_logger
+
+BACKENDS = ("cosine", "asnorm", "plda")
+DEFAULT_CFG: dict[str, Any] = {
+    "mean_sub": True,
+    "asnorm": {"top_n": 300, "cohort": "utterances"},
+    "plda": {"lda_dim": 200, "iterations": 10},
+    "p_targets": [0.01, 0.05],
+}
+log = get_logger(__name__)
+
+
+def score_trials(
+    trials: Trials, ids: Sequence[str], emb: np.ndarray, backend: str,
+    cfg: Mapping[str, Any] | None = None, enroll_ids: Sequence[str] | None = None,
+    enroll_emb: np.ndarray | None = None, train_ids: Sequence[str] | None = None,
+    train_emb: np.ndarray | None = None, utt2spk: Mapping[str, str] | None = None,
+    plda_out: str | Path | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Score every trial with ``backend`` → ``(scores[T], info)``; ``info`` describes what was used.
+
+    Test-side utterances are looked up in ``ids``/``emb``, enrolment-side ones in
+    ``enroll_ids``/``enroll_emb`` (default: the same).  ``train_*`` give the mean
+    (``mean_sub``), the AS-norm cohort and the PLDA training data; ``utt2spk`` gives
+    speaker labels (PLDA, speaker-mean cohorts).
+
+    Raises:
+        ValueError: unknown back-end or missing training data it needs.
+        spkssl.scoring.trials.TrialsError: a trial utterance without an embedding.
+    """
+    c = {**DEFAULT_CFG, **(cfg or {})}
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown scoring back-end '{backend}'; known: {list(BACKENDS)}")
+    e_idx, t_idx = trials.index(ids, enroll_ids)
+    enroll = emb if enroll_emb is None else enroll_emb
+    info: dict[str, Any] = {"backend": backend}
+    mean = None
+    if backend != "plda" and c["mean_sub"]:
+        if train_emb is None:
+            log.warning("mean_sub is on but no training embeddings were given: scoring without it")
+        else:
+            mean = train_emb.mean(axis=0)
+    info["mean_sub"] = mean is not None
+    if backend == "cosine":
+        return cosine_scores(enroll, emb, e_idx, t_idx, mean), info
+    if train_emb is None or train_ids is None:
+        raise ValueError(f"back-end '{backend}' needs training embeddings (--train-embeddings)")
+    labels = None
+    if utt2spk is not None:
+        missing = [u for u in train_ids if u not in utt2spk]
+        if missing:
+            raise ValueError(f"{len(missing)} training utterance(s) have no speaker in utt2spk, e.g. '{missing[0]}'")
+        labels = np.asarray([utt2spk[u] for u in train_ids])
+    if backend == "asnorm":
+        a = c["asnorm"]
+        if a["cohort"] == "speakers":
+            if utt2spk is None:
+                raise ValueError("asnorm.cohort=speakers needs --train-utt2spk")
+            cohort = speaker_cohort(train_emb, train_ids, dict(utt2spk))
+        elif a["cohort"] == "utterances":
+            cohort = train_emb
+        else:
+            raise ValueError(f"asnorm.cohort must be 'utterances' or 'speakers', got {a['cohort']!r}")
+        info.update(cohort=a["cohort"], cohort_size=int(cohort.shape[0]), top_n=int(a["top_n"]))
+        return asnorm_scores(enroll, emb, e_idx, t_idx, cohort, int(a["top_n"]), mean), info
+    if labels is None:
+        raise ValueError("back-end 'plda' needs speaker labels for the training set (--train-utt2spk)")
+    p = c["plda"]
+    plda = PldaBackend.train(train_emb, labels, int(p["lda_dim"]), int(p["iterations"]))
+    if plda_out is not None:
+        plda.save(plda_out)
+        info["model"] = str(plda_out)
+    info.update(lda_dim=int(plda.lda.shape[1]), iterations=int(p["iterations"]),
+                num_train=int(train_emb.shape[0]), num_speakers=int(np.unique(labels).size))
+    return plda.score(enroll, emb, e_idx, t_idx), info
+
+
+def run_scoring(
+    trials: Trials, ids: Sequence[str], emb: np.ndarray, backend: str, out_dir: str | Path,
+    name: str, cfg: Mapping[str, Any] | None = None, sources: Mapping[str, str] | None = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Score, then write ``NAME.BACKEND.{score,json,det.png}`` under ``out_dir``; return the JSON dict.
+
+    ``kwargs`` go to :func:`score_trials`; ``sources`` (e.g. embedding paths) are
+    recorded in the JSON.  The JSON (the completion marker) is written last.
+    """
+    if trials.labels is None:
+        raise ValueError(f"{trials.path}: trial list has no target/nontarget labels")
+    c = {**DEFAULT_CFG, **(cfg or {})}
+    out_dir = Path(out_dir)
+    stem = out_dir / f"{name}.{backend}"
+    Path(f"{stem}.json").unlink(missing_ok=True)  # an old marker must not outlive a failed rerun
+    scores, info = score_trials(trials, ids, emb, backend, c, plda_out=Path(f"{stem}.plda.npz"), **kwargs)
+    metrics = compute_metrics(scores, trials.labels, p_targets=c["p_targets"])
+    write_scores(f"{stem}.score", trials, scores)
+    plot_det({f"{name} {backend}": det_curve(scores, trials.labels)}, f"{stem}.det.png",
+             title=f"{name} ({backend})", eer_points={f"{name} {backend}": metrics["eer_roc"]})
+    result = {**metrics, **info, "name": name, "trials": str(trials.path),
+              "num_embeddings": len(ids), **({"sources": dict(sources)} if sources else {})}
+    write_json_atomic(f"{stem}.json", result)
+    log.info("%s %s: EER %.2f%% minDCF(0.01) %.4f", name, backend, metrics["eer"],
+             metrics.get("mindcf_0.01", float("nan")))
+    return result
+
+
+__all__ = ["BACKENDS", "run_scoring", "score_trials", "markdown_row"]

@@ -73,3 +73,24 @@ def read_scored_trials(score_file: str | Path, trials: str | Path | Trials) -> t
             raise TrialsError(f"{trials.path}:{i + 1}: trial '{key[0]} {key[1]}' has no score in {score_file}")
         scores[i] = value
     return scores, trials.labels
+
+
+def read_utt2spk(path: str | Path) -> dict[str, str]:
+    """Read a Kaldi ``utt2spk`` (``utt spk`` per line); errors name the file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise TrialsError(f"utt2spk not found: {path}")
+    out: dict[str, str] = {}
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) != 2:
+                raise TrialsError(f"{path}:{lineno}: expected 'utt spk', got {line.rstrip()!r}")
+            if parts[0] in out:
+                raise TrialsError(f"{path}:{lineno}: utterance '{parts[0]}' listed twice")
+            out[parts[0]] = parts[1]
+    if not out:
+        raise TrialsError(f"utt2spk {path} is empty")
+    return out
