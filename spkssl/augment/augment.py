@@ -130,11 +130,13 @@ class Augmentor:
         self.cfg = dict(cfg)
         self.enabled = bool(self.cfg.get("enabled", True))
         self.sampling_rate = int(sampling_rate)
-        self.sources = {k: v for k, v in sources.items() if v is not None and len(v) > 0}
-        unknown = set(self.sources) - set(SOURCE_KINDS)
+        unknown = set(sources) - set(SOURCE_KINDS)
         if unknown:
             raise AugmentError(f"unknown augmentation source kind(s) {sorted(unknown)}; known {SOURCE_KINDS}")
-        self._ids = {k: [r.id for r in v] for k, v in self.sources.items()}
+        # id → Recording per kind (works for lazy and eager RecordingSets alike).
+        self.sources = {k: {r.id: r for r in v} for k, v in sources.items() if v is not None}
+        self.sources = {k: v for k, v in self.sources.items() if v}
+        self._ids = {k: sorted(v) for k, v in self.sources.items()}
         self._cache: dict[tuple[str, str], np.ndarray] = {}
         if not self.enabled:
             return

@@ -34,19 +34,19 @@ def lr_at(step: int, cfg: Mapping[str, Any], steps_per_epoch: int, epochs: int) 
     peak, floor = float(cfg["lr"]), float(cfg["min_lr"])
     total = max(1, int(steps_per_epoch) * int(epochs))
     warm = int(round(float(cfg["warmup_epochs"]) * steps_per_epoch))
+    kind = str(cfg["scheduler"]).lower()
+    if kind not in ("constant", "cosine", "exponential"):
+        raise ValueError(f"unknown train.scheduler '{cfg['scheduler']}'; use cosine, exponential or constant")
+    if kind == "exponential" and floor <= 0:
+        raise ValueError("train.min_lr must be > 0 for the exponential scheduler")
     if warm > 0 and step < warm:
         return peak * (step + 1) / warm
-    kind = str(cfg["scheduler"]).lower()
     progress = min(1.0, (step - warm) / max(1, total - warm))
     if kind == "constant":
         return peak
     if kind == "cosine":
         return floor + 0.5 * (peak - floor) * (1.0 + math.cos(math.pi * progress))
-    if kind == "exponential":
-        if floor <= 0:
-            raise ValueError("train.min_lr must be > 0 for the exponential scheduler")
-        return peak * (floor / peak) ** progress
-    raise ValueError(f"unknown train.scheduler '{cfg['scheduler']}'; use cosine, exponential or constant")
+    return peak * (floor / peak) ** progress
 
 
 def build_scheduler(
