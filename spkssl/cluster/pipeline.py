@@ -1,0 +1,170 @@
+"""From embeddings to purified cluster labels: k-means, optional AHC, K estimation, purification.
+
+The plan follows the ``cluster`` config section (``spkssl/configs/cluster.yaml``):
+
+* ``num_clusters`` = K given: k-means into ``round(overcluster_factor * K)``
+  clusters; when that is more than K (or an AHC threshold/target is set), the
+  centroids are merged by average-linkage cosine AHC down to K (or
+  ``ahc_target``, or until ``ahc_threshold``).
+* ``num_clusters`` null: k-means into ``estimate_centroids`` clusters, K is
+  estimated from those centroids (``estimate_method``: eigengap or AHC
+  threshold), and the centroids are merged to K by AHC.
+
+Labels are then re-centred (normalised mean of each merged cluster), every
+utterance gets its cosine similarity to its centroid, and purification keeps
+the nearest ``purify_fraction`` of each cluster, dropping clusters smaller than
+``min_cluster_size``.  Final labels are 0..K'-1 over the kept clusters, -1 for
+dropped utterances.
+
+Example:
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.repeat(rng.normal(size=(4, 32)), 30, axis=0) + 0.1 * rng.normal(size=(120, 32))
+    >>> out = cluster_embeddings(x, {"num_clusters": 4, "device": "cpu"})
+    >>> out.num_clusters, int(out.keep.sum())
+    (4, 120)
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+
+from spkssl.cluster.ahc import ahc_merge
+from spkssl.cluster.estimate import estimate_num_clusters_ahc, estimate_num_clusters_eigengap
+from spkssl.cluster.kmeans import centroid_sums, kmeans, l2_normalize, resolve_device
+from spkssl.cluster.purify import purify
+from spkssl.config import load_defaults
+from spkssl.utils.logging import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass
+class ClusterOutcome:
+    """Result of :func:`cluster_embeddings`.
+
+    Attributes:
+        labels: int64 ``[N]`` final pseudo label (0..K'-1) or -1 when purified away.
+        raw_labels: int64 ``[N]`` label before purification (0..K-1).
+        cos: float32 ``[N]`` cosine similarity of each row to its (pre-purification) centroid.
+        keep: bool ``[N]`` purification mask.
+        info: method, parameters, K before/after purification, inertia, timings.
+    """
+
+    labels: np.ndarray
+    raw_labels: np.ndarray
+    cos: np.ndarray
+    keep: np.ndarray
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_clusters(self) -> int:
+        """Number of pseudo speakers kept."""
+        return int(self.labels.max()) + 1 if (self.labels >= 0).any() else 0
+
+
+def _compact(labels: np.ndarray) -> np.ndarray:
+    """Renumber non-negative labels to 0..K-1 keeping their order; -1 stays -1."""
+    out = np.full_like(labels, -1)
+    pos = labels >= 0
+    out[pos] = np.unique(labels[pos], return_inverse=True)[1]
+    return out
+
+
+def resolve_cluster_cfg(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """Package defaults of the ``cluster`` section updated by ``cfg``; checked."""
+    c = {**load_defaults()["cluster"], **dict(cfg)}
+    unknown = set(cfg) - set(load_defaults()["cluster"])
+    if unknown:
+        raise ValueError(f"unknown cluster option(s): {sorted(unknown)}")
+    if c["num_clusters"] is not None and int(c["num_clusters"]) < 1:
+        raise ValueError(f"cluster.num_clusters must be >= 1 or null, got {c['num_clusters']}")
+    if float(c["overcluster_factor"]) < 1.0:
+        raise ValueError(f"cluster.overcluster_factor must be >= 1, got {c['overcluster_factor']}")
+    if c["estimate_method"] not in ("eigengap", "ahc"):
+        raise ValueError(f"cluster.estimate_method must be eigengap or ahc, got {c['estimate_method']!r}")
+    if c["num_clusters"] is None and c["estimate_method"] == "ahc" and c["ahc_threshold"] is None:
+        raise ValueError("cluster.estimate_method=ahc needs cluster.ahc_threshold")
+    return c
+
+
+def cluster_embeddings(emb: np.ndarray | torch.Tensor, cfg: Mapping[str, Any]) -> ClusterOutcome:
+    """Cluster the rows of ``emb`` ``[N, E]`` following the ``cluster`` config (see module doc)."""
+    c = resolve_cluster_cfg(cfg)
+    t0 = time.time()
+    dev = resolve_device(c["device"])
+    chunk = int(c["chunk_size"])
+    x = l2_normalize(torch.as_tensor(emb).to(dev), chunk)
+    n = x.shape[0]
+    info: dict[str, Any] = {"device": str(dev), "num_utterances": n, "distance": "cosine (spherical k-means)"}
+
+    if c["num_clusters"] is not None:
+        k_target: int | None = min(int(c["num_clusters"]), n)
+        m = min(n, max(k_target, round(float(c["overcluster_factor"]) * k_target)))
+        info["method"] = "kmeans" if m == k_target else "kmeans+ahc"
+    else:
+        k_target = None
+        m = min(n, int(c["estimate_centroids"]))
+        info["method"] = f"kmeans+estimate({c['estimate_method']})+ahc"
+    log.info("k-means: %d embeddings into %d clusters on %s", n, m, dev)
+    km = kmeans(
+        x, m, max_iter=int(c["max_iter"]), tol=float(c["tol"]), seed=int(c["seed"]),
+        chunk_size=chunk, device=str(dev), normalized=True,
+    )
+    info.update(kmeans_clusters=m, kmeans_iterations=km.n_iter, kmeans_converged=km.converged,
+                kmeans_inertia=km.inertia, kmeans_seconds=round(time.time() - t0, 3))
+
+    if k_target is None:
+        if c["estimate_method"] == "eigengap":
+            k_est, eig = estimate_num_clusters_eigengap(
+                km.centroids, max_clusters=c["estimate_max_clusters"],
+                neighbours=int(c["estimate_neighbours"]),
+            )
+            info["eigenvalues"] = [round(float(v), 6) for v in eig[: min(len(eig), k_est + 10)]]
+        else:
+            k_est = estimate_num_clusters_ahc(km.centroids, float(c["ahc_threshold"]))
+        info["estimated_num_clusters"] = k_est
+        log.info("estimated number of clusters (%s): %d", c["estimate_method"], k_est)
+        k_target = k_est
+
+    labels = km.labels
+    use_threshold = c["ahc_threshold"] is not None and (
+        c["num_clusters"] is not None or c["estimate_method"] == "ahc"
+    )
+    target = int(c["ahc_target"]) if c["ahc_target"] is not None else k_target
+    if m > 1 and (use_threshold or target < m):
+        if use_threshold:
+            merge = ahc_merge(km.centroids, threshold=float(c["ahc_threshold"]))
+            info["ahc"] = {"threshold": float(c["ahc_threshold"])}
+        else:
+            merge = ahc_merge(km.centroids, target=min(target, m))
+            info["ahc"] = {"target": min(target, m)}
+        labels = merge[labels]
+        log.info("AHC merged %d centroids into %d clusters", m, int(merge.max()) + 1)
+    labels = _compact(labels)
+    k = int(labels.max()) + 1
+
+    # Re-centre on the final clusters and measure each row's similarity to its centroid.
+    lab_t = torch.from_numpy(labels).to(dev)
+    sums, _ = centroid_sums(x, lab_t, k, chunk)
+    cent = sums / sums.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    cos = torch.empty(n, dtype=torch.float32, device=dev)
+    for s in range(0, n, chunk):
+        cos[s : s + chunk] = (x[s : s + chunk] * cent[lab_t[s : s + chunk]]).sum(dim=1)
+    cos_np = cos.cpu().numpy()
+    keep = purify(labels, cos_np, fraction=float(c["purify_fraction"]),
+                  min_size=int(c["min_cluster_size"]))
+    final = _compact(np.where(keep, labels, -1))
+    info.update(
+        num_clusters_before_purification=k,
+        num_clusters=int(final.max()) + 1 if keep.any() else 0,
+        inertia=float((1.0 - cos_np.astype(np.float64)).sum()),
+        inertia_definition="sum over utterances of 1 - cos(embedding, centroid), before purification",
+        kept_fraction=float(keep.mean()) if n else 0.0,
+        seconds=round(time.time() - t0, 3),
+    )
+    return ClusterOutcome(labels=final, raw_labels=labels, cos=cos_np, keep=keep, info=info)

@@ -1,0 +1,111 @@
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from lhotse import CutSet, MonoCut, Recording, SupervisionSegment
+from lhotse.audio import AudioSource
+
+from spkssl.cli import cli
+from spkssl.cluster.pseudo import make_pseudo_labels, outputs_complete
+from spkssl.embed.io import write_embeddings
+from tests.cluster.conftest import make_blobs
+
+
+def _cuts(n: int, speakers: list[str] | None) -> CutSet:
+    cuts = []
+    for i in range(n):
+        rec = Recording(id=f"rec{i:03d}", sources=[AudioSource("file", [0], f"/nonexistent/{i}.wav")],
+                        sampling_rate=16000, num_samples=16000, duration=1.0)
+        sup = SupervisionSegment(id=f"utt{i:03d}", recording_id=rec.id, start=0, duration=1.0,
+                                 speaker=speakers[i] if speakers else None, gender="f")
+        cuts.append(MonoCut(id=f"utt{i:03d}", start=0, duration=1.0, channel=0, recording=rec,
+                            supervisions=[sup]))
+    return CutSet.from_cuts(cuts)
+
+
+@pytest.fixture
+def setup(tmp_path):
+    x, y = make_blobs(4, 15, seed=7)
+    spk = [f"spk{v}" for v in y]
+    cuts = _cuts(len(x), spk)
+    cuts_path = tmp_path / "train_cuts.jsonl.gz"
+    cuts.to_file(cuts_path)
+    perm = np.random.default_rng(0).permutation(len(x))  # embeddings in another order
+    write_embeddings(tmp_path / "emb", [f"utt{i:03d}" for i in perm], x[perm])
+    return tmp_path, cuts_path, tmp_path / "emb" / "embeddings.npz", spk
+
+
+def test_round_trip_cuts_utt2spk_and_stats(setup):
+    tmp, cuts_path, emb, spk = setup
+    out = tmp / "round1" / "pseudo"
+    stats = make_pseudo_labels(emb, cuts_path, out, {"num_clusters": 4, "purify_fraction": 0.8,
+                                                     "device": "cpu"})
+    assert outputs_complete(out)
+    new = CutSet.from_file(out / "cuts.jsonl.gz").to_eager()
+    utt2spk = dict(line.split() for line in (out / "utt2spk").read_text().splitlines())
+    assert {c.id: c.supervisions[0].speaker for c in new} == utt2spk
+    assert len(utt2spk) == stats["num_kept"] == 4 * 12
+    assert all(s.startswith("pseudo0000") for s in utt2spk.values())
+    assert new[next(iter(utt2spk))].supervisions[0].gender == "f"  # other fields kept
+    spk2utt = {l.split()[0]: l.split()[1:] for l in (out / "spk2utt").read_text().splitlines()}
+    assert sorted(u for us in spk2utt.values() for u in us) == sorted(utt2spk)
+    # pseudo labels agree with the truth on these blobs
+    truth = {f"utt{i:03d}": s for i, s in enumerate(spk)}
+    pairs = {(truth[u], p) for u, p in utt2spk.items()}
+    assert len(pairs) == 4
+    saved = json.loads((out / "cluster_stats.json").read_text())
+    m = saved["true_label_metrics"]
+    assert m["all_before_purification"]["num_utterances"] == 60
+    assert m["kept_after_purification"]["num_utterances"] == 48
+    assert m["all_before_purification"]["nmi"] > 0.99 and saved["num_clusters"] == 4
+    assert saved["kept_fraction"] == pytest.approx(0.8)
+    assert saved["sizes"]["min"] == saved["sizes"]["max"] == 12
+    # corpus cut set untouched
+    assert CutSet.from_file(cuts_path).to_eager()["utt000"].supervisions[0].speaker == spk[0]
+
+
+def test_skip_when_complete_unless_forced(setup):
+    tmp, cuts_path, emb, _ = setup
+    out = tmp / "pseudo"
+    make_pseudo_labels(emb, cuts_path, out, {"num_clusters": 4, "device": "cpu"})
+    (out / "utt2spk").write_text("sentinel\n")
+    make_pseudo_labels(emb, cuts_path, out, {"num_clusters": 2, "device": "cpu"})
+    assert (out / "utt2spk").read_text() == "sentinel\n"
+    stats = make_pseudo_labels(emb, cuts_path, out, {"num_clusters": 2, "device": "cpu"}, force=True)
+    assert stats["num_clusters"] == 2 and (out / "utt2spk").read_text() != "sentinel\n"
+
+
+def test_missing_embedding_names_the_cut(tmp_path):
+    x, _ = make_blobs(2, 5)
+    cuts_path = tmp_path / "cuts.jsonl.gz"
+    _cuts(10, None).to_file(cuts_path)
+    write_embeddings(tmp_path / "emb", [f"utt{i:03d}" for i in range(9)], x[:9])
+    with pytest.raises(ValueError, match="cut 'utt009'.*no embedding"):
+        make_pseudo_labels(tmp_path / "emb" / "embeddings.npz", cuts_path, tmp_path / "o", {})
+    write_embeddings(tmp_path / "emb2", [f"utt{i:03d}" for i in range(10)] + ["ghost"],
+                     np.vstack([x, x[:1]]))
+    with pytest.raises(ValueError, match="embedding 'ghost'.*no cut"):
+        make_pseudo_labels(tmp_path / "emb2" / "embeddings.npz", cuts_path, tmp_path / "o", {})
+    assert not (tmp_path / "o" / "cluster_stats.json").exists()
+
+
+def test_cli_same_seed_same_labels_and_no_truth_metrics(tmp_path):
+    x, _ = make_blobs(3, 10, spread=1.0)
+    cuts_path = tmp_path / "cuts.jsonl.gz"
+    _cuts(30, None).to_file(cuts_path)
+    write_embeddings(tmp_path / "emb", [f"utt{i:03d}" for i in range(30)], x)
+    outs = []
+    for name in ("a", "b"):
+        r = CliRunner().invoke(cli, ["cluster", "--embeddings", str(tmp_path / "emb" / "embeddings.npz"),
+                                     "--cuts", str(cuts_path), "--out-dir", str(tmp_path / name),
+                                     "--num-clusters", "5", "--seed", "11", "--device", "cpu"])
+        assert r.exit_code == 0, r.output
+        outs.append((tmp_path / name / "utt2spk").read_text())
+        stats = json.loads((tmp_path / name / "cluster_stats.json").read_text())
+        assert "true_label_metrics" not in stats and stats["parameters"]["seed"] == 11
+    assert outs[0] == outs[1]
+    r = CliRunner().invoke(cli, ["cluster", "--embeddings", str(tmp_path / "emb" / "embeddings.npz"),
+                                 "--cuts", str(cuts_path), "--out-dir", str(tmp_path / "c"),
+                                 "--set", "cluster.purify_fractio=0.5"])
+    assert r.exit_code != 0 and "purify_fraction" in r.output
