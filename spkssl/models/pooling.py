@@ -37,6 +37,14 @@ def _weighted_stats(x: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, tor
     return mean, torch.sqrt(var.clamp(min=_EPS))
 
 
+def _stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Unweighted float32 mean and std of ``x`` over the last axis."""
+    x = x.float()
+    mean = x.mean(dim=-1)
+    var = ((x - mean.unsqueeze(-1)) ** 2).mean(dim=-1)
+    return mean, torch.sqrt(var.clamp(min=_EPS))
+
+
 class StatsPooling(nn.Module):
     """Mean ⊕ standard deviation over time: ``(B, C, T) → (B, 2C)``.
 
@@ -49,8 +57,7 @@ class StatsPooling(nn.Module):
         self.out_dim = 2 * in_dim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w = torch.full_like(x[:, :1, :], 1.0 / x.shape[-1])
-        mean, std = _weighted_stats(x, w)
+        mean, std = _stats(x)
         return torch.cat([mean, std], dim=1)
 
 
@@ -81,8 +88,7 @@ class AttentiveStatsPooling(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         frames = x.shape[-1]
         if self.global_context:
-            w = torch.full_like(x[:, :1, :], 1.0 / frames)
-            mean, std = _weighted_stats(x, w)
+            mean, std = _stats(x)
             ctx = torch.cat(
                 [x, mean.unsqueeze(-1).expand(-1, -1, frames), std.unsqueeze(-1).expand(-1, -1, frames)],
                 dim=1,
