@@ -80,9 +80,13 @@ def _start(spec: JobSpec, opts: LaunchOptions, index: int) -> _Running:
     return _Running(index, proc, log, time.monotonic())
 
 
-def _finish(job: _Running, code: int, opts: LaunchOptions) -> None:
+def _finish(job: _Running, code: int, opts: LaunchOptions) -> int:
+    """Write the log footer; return the shell-style exit code (128 + signal if killed)."""
+    if code < 0:
+        code = 128 - code
     job.log.write(log_footer(code, time.monotonic() - job.started, opts.num_threads or 1))
     job.log.close()
+    return code
 
 
 def _kill_all(running: list[_Running], opts: LaunchOptions) -> None:
@@ -132,7 +136,7 @@ def run_jobs(spec: JobSpec, opts: LaunchOptions) -> list[tuple[int, str, str]]:
                 if code is None:
                     still.append(job)
                     continue
-                _finish(job, code, opts)
+                code = _finish(job, code, opts)
                 if code != 0:
                     failed.append((job.index, f"failed (exit code {code})", spec.log_path(job.index)))
             running = still

@@ -137,7 +137,7 @@ def submit(spec: JobSpec, opts: LaunchOptions) -> list[tuple[int, str, str]]:
     for index in spec.indices:  # stale results of an earlier run must not count
         (status_dir / str(index)).unlink(missing_ok=True)
     write_text_atomic(script, submission_script(spec, opts))
-    proc = subprocess.run([sbatch, "--wait", str(script)], capture_output=True, text=True)
+    proc = subprocess.run([sbatch, "--wait", str(script.resolve())], capture_output=True, text=True)
     if proc.stdout.strip():
         print(proc.stdout.strip(), file=sys.stderr)
     failed = check_status(spec)
