@@ -3,7 +3,7 @@
 #
 # Usage: local/run_round.sh [options] <exp-dir> <r>
 #   --train-cuts <cuts> --eval-cuts <cuts> --aug-dir <dir> --trials "<name>=<path> ..."
-#   --backends "cosine ..." --nj N --ngpu N --train-cmd "<launcher>" --extract-cmd "<launcher>"
+#   --backends "cosine ..." --nj N --ngpu N --train-cmd "<launcher>" --extract-cmd "<launcher>" --force true|false
 # Reads <exp-dir>/config.yaml (rounds.init_from_previous picks warm start vs. from scratch).
 # A finished round leaves <exp-dir>/round<r>/.done and is skipped on rerun.
 set -euo pipefail
@@ -18,6 +18,7 @@ ngpu=0
 device=auto
 train_cmd=
 extract_cmd=
+force=false       # true: redo the round even if it is marked finished
 help_message="Usage: $0 --train-cuts C --eval-cuts C --aug-dir D --trials 'name=path' [--backends B] [--nj N] [--ngpu N] <exp-dir> <round>"
 . "$SPKSSL_ROOT/local/parse_options.sh"
 . "$SPKSSL_ROOT/local/recipe_lib.sh"
@@ -33,7 +34,7 @@ prev=$exp/round$((r - 1))
 cur=$exp/round$r
 
 if stage_done "$cur" round; then
-  log "round $r already finished ($cur/.done); skipping"
+  log "round $r already finished ($cur/.round.done); skipping"
   exit 0
 fi
 [ -f "$prev/embeddings/train/embeddings.npz" ] || die "round $((r - 1)) has no training embeddings: $prev/embeddings/train/embeddings.npz"

@@ -138,6 +138,7 @@ if stage_enabled 6 && [ "$supervised" != true ]; then
       --device "$device" \
       --train-cmd "$cuda_cmd" \
       --extract-cmd "$extract_cmd" \
+      --force "$force" \
       "$exp" "$r"
   done
 fi

@@ -150,6 +150,7 @@ if stage_enabled 6; then
       --device "$device" \
       --train-cmd "$cuda_cmd" \
       --extract-cmd "$extract_cmd" \
+      --force "$force" \
       "$exp" "$r"
   done
 fi

@@ -157,7 +157,7 @@ class Trainer:
         self.last_loss = float("nan")
         self.resumed_from: str | None = None
         self.net: nn.Module = self.module
-        if self.dist.world_size > 1:
+        if self.dist.distributed:
             self.net = nn.parallel.DistributedDataParallel(
                 self.module, device_ids=[self.device.index] if self.device.type == "cuda" else None
             )
