@@ -1,0 +1,53 @@
+"""Figures of the results report: EER by round and the DET curves of every round.
+
+Example:
+    >>> plot_eer_by_round([0, 1, 2], [9.0, 6.5, 5.1], {"supervised": 3.0}, "/tmp/eer.png")  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from spkssl.scoring.det import plot_det
+from spkssl.utils.io import atomic_path
+
+
+def plot_eer_by_round(
+    rounds: Sequence[int], eers: Sequence[float], references: Mapping[str, float],
+    out_png: str | Path, title: str = "EER by round", eers_roc: Sequence[float] | None = None,
+) -> None:
+    """EER (%) against round; each reference (label → EER %) is a horizontal dashed line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    try:
+        ax.plot(rounds, eers, "o-", lw=1.8, label="EER (Kaldi)")
+        if eers_roc is not None:
+            ax.plot(rounds, eers_roc, "s--", lw=1.0, ms=4, alpha=0.7, label="EER (ROC)")
+        for i, (label, value) in enumerate(references.items()):
+            ax.axhline(value, ls="--", lw=1.0, color=f"C{i + 2}", label=f"{label} ({value:.2f}%)")
+        ax.set_xlabel("round")
+        ax.set_ylabel("EER (%)")
+        if len(rounds):
+            ax.set_xticks(list(rounds))
+        ax.set_title(title)
+        ax.grid(True, lw=0.4, alpha=0.6)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        with atomic_path(out_png) as tmp:
+            fig.savefig(tmp, dpi=120, format="png")
+    finally:
+        plt.close(fig)
+
+
+def plot_det_all_rounds(
+    curves: Mapping[str, tuple[np.ndarray, np.ndarray]], eers: Mapping[str, float],
+    out_png: str | Path, title: str,
+) -> None:
+    """All rounds' DET curves (label → ``(p_fa, p_miss)``) on one figure, EERs marked."""
+    plot_det(curves, out_png, title=title, eer_points=eers)

@@ -1,0 +1,77 @@
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from spkssl.cli import cli
+from spkssl.report import ReportError, make_report
+from spkssl.report.results import gather_rounds, parse_extra_row
+from spkssl.scoring.metrics import compute_metrics
+
+
+def _fake_exp(tmp_path, rounds=(0, 1, 2)):
+    rng = np.random.default_rng(0)
+    trials = tmp_path / "test.trials"
+    pairs = [(f"e{i}", f"t{i}", "target" if i % 4 == 0 else "nontarget") for i in range(200)]
+    trials.write_text("".join(f"{a} {b} {c}\n" for a, b, c in pairs))
+    labels = np.array([c == "target" for *_, c in pairs])
+    exp = tmp_path / "exp" / "tag"
+    for r in rounds:
+        scores = rng.normal(size=len(pairs)) + (1.0 + r) * labels
+        sdir = exp / f"round{r}" / "scores"
+        sdir.mkdir(parents=True)
+        (sdir / "test.cosine.score").write_text("".join(f"{a} {b} {s:.6f}\n" for (a, b, _), s in zip(pairs, scores)))
+        m = compute_metrics(scores, labels)
+        (sdir / "test.cosine.json").write_text(json.dumps({**m, "trials": str(trials)}))
+        if r >= 1:
+            (exp / f"round{r}" / "pseudo").mkdir()
+            (exp / f"round{r}" / "pseudo" / "cluster_stats.json").write_text(json.dumps({
+                "num_clusters": 100 + r, "kept_fraction": 0.9,
+                "true_label_metrics": {"all_before_purification": {"nmi": 0.5 + 0.1 * r}}}))
+    ref = tmp_path / "sup.json"
+    ref.write_text(json.dumps({"eer": 1.5, "eer_roc": 1.6, "mindcf_0.01": 0.2, "mindcf_0.05": 0.1}))
+    return exp, trials, ref
+
+
+def test_report_table_and_figures(tmp_path):
+    exp, trials, ref = _fake_exp(tmp_path)
+    text = make_report(exp, "test", "cosine", trials=trials,
+                       extra_rows=[f"supervised={ref}", f"absent={tmp_path / 'nope.json'}"])
+    assert (exp / "RESULTS.md").read_text() == text
+    rows = [l for l in text.splitlines() if l.startswith("| round") or l.startswith("| supervised")]
+    assert len(rows) == 4 and "absent" not in text
+    assert "| supervised | 1.50 | 1.60 | 0.2000 | 0.1000 | - | - | - |" in text
+    r2 = next(l for l in rows if l.startswith("| round 2"))
+    assert "| 0.700 | 102 | 0.900 |" in r2
+    assert "**test**" in text and "**cosine**" in text
+    for png in ("eer_by_round.png", "det_all_rounds.png"):
+        data = (exp / png).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+def test_missing_round_tolerated_malformed_json_not(tmp_path):
+    exp, _, _ = _fake_exp(tmp_path)
+    (exp / "round3").mkdir()  # started, not scored
+    rows = gather_rounds(exp, "test", "cosine")
+    assert [r.round for r in rows] == [0, 1, 2, 3] and rows[3].metrics is None
+    (exp / "round1" / "scores" / "test.cosine.json").write_text("{not json")
+    with pytest.raises(ReportError, match=r"round1/scores/test.cosine.json: malformed JSON"):
+        gather_rounds(exp, "test", "cosine")
+    (exp / "round1" / "scores" / "test.cosine.json").write_text('{"eer": 3}')
+    with pytest.raises(ReportError, match="missing or non-numeric"):
+        gather_rounds(exp, "test", "cosine")
+    with pytest.raises(ReportError, match="LABEL=path"):
+        parse_extra_row("no-equals-sign")
+
+
+def test_cli_prints_table_to_custom_out(tmp_path):
+    exp, trials, _ = _fake_exp(tmp_path, rounds=(0, 1))
+    out = tmp_path / "rep" / "R.md"
+    r = CliRunner().invoke(cli, ["report", "--exp-dir", str(exp), "--trials-name", "test",
+                                 "--backend", "cosine", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "| round 1 |" in r.output and out.is_file()
+    assert (out.parent / "det_all_rounds.png").is_file()  # trial list taken from the metrics JSON
+    r = CliRunner().invoke(cli, ["report", "--exp-dir", str(tmp_path / "nope")])
+    assert r.exit_code != 0
