@@ -1,0 +1,109 @@
+"""``spkssl score`` and ``spkssl compute-metrics``: score trial lists, report EER/minDCF.
+
+Example::
+
+    spkssl score --trials data/trials/vox1_o.trials \\
+        --embeddings exp/x/round1/embeddings/vox1/embeddings.npz \\
+        --train-embeddings exp/x/round1/embeddings/train/embeddings.npz \\
+        --train-utt2spk exp/x/round1/pseudo/utt2spk \\
+        --backend cosine --backend plda --out-dir exp/x/round1/scores --name vox1_o
+    spkssl compute-metrics exp/x/round1/scores/vox1_o.cosine.score data/trials/vox1_o.trials
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from spkssl.config import ConfigError, load_defaults, load_resolved
+from spkssl.embed.io import EmbeddingError, read_embeddings
+from spkssl.scoring import BACKENDS, run_scoring
+from spkssl.scoring.io import read_scored_trials, read_utt2spk
+from spkssl.scoring.metrics import MetricsError, compute_metrics, markdown_header, markdown_row
+from spkssl.scoring.trials import TrialsError, read_trials
+from spkssl.utils.io import write_json_atomic
+
+_ERRORS = (EmbeddingError, TrialsError, MetricsError, ConfigError, ValueError)
+
+
+def _score_cfg(config: str | None) -> dict[str, Any]:
+    if config is None:
+        return load_defaults()["score"]
+    return load_resolved(config)["score"]
+
+
+@click.command("score")
+@click.option("--trials", "trials_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Kaldi trial list: utt1 utt2 target|nontarget.")
+@click.option("--embeddings", required=True, type=click.Path(exists=True),
+              help="Test embeddings: embeddings.npz, any Kaldi xvector.scp/ivector.scp, or their folder.")
+@click.option("--enroll-embeddings", type=click.Path(exists=True), default=None,
+              help="Embeddings of the enrolment side (default: --embeddings).")
+@click.option("--backend", "backends", multiple=True, type=click.Choice(BACKENDS),
+              help="Back-end(s); repeatable. Default: score.backends from the config.")
+@click.option("--train-embeddings", type=click.Path(exists=True), default=None,
+              help="Training embeddings: mean subtraction, AS-norm cohort, PLDA training.")
+@click.option("--train-utt2spk", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Speaker (or pseudo-speaker) of every training utterance (PLDA, speaker cohorts).")
+@click.option("--mean-sub/--no-mean-sub", default=None,
+              help="Subtract the training mean before cosine/AS-norm. Default: score.mean_sub.")
+@click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Where scores go.")
+@click.option("--name", required=True, help="Prefix of the output files (usually the trial list name).")
+@click.option("--config", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Resolved experiment config.yaml (its 'score' section is used).")
+def score_cmd(trials_path: str, embeddings: str, enroll_embeddings: str | None, backends: tuple[str, ...],
+              train_embeddings: str | None, train_utt2spk: str | None, mean_sub: bool | None,
+              out_dir: str, name: str, config: str | None) -> None:
+    """Score a trial list; write NAME.BACKEND.{score,json,det.png} and print Markdown rows."""
+    try:
+        cfg = _score_cfg(config)
+        if mean_sub is not None:
+            cfg["mean_sub"] = mean_sub
+        backends = backends or tuple(cfg["backends"])
+        trials = read_trials(trials_path)
+        ids, emb = read_embeddings(embeddings)
+        kwargs: dict[str, Any] = {}
+        sources = {"embeddings": embeddings}
+        if enroll_embeddings:
+            kwargs["enroll_ids"], kwargs["enroll_emb"] = read_embeddings(enroll_embeddings)
+            sources["enroll_embeddings"] = enroll_embeddings
+        if train_embeddings:
+            kwargs["train_ids"], kwargs["train_emb"] = read_embeddings(train_embeddings)
+            sources["train_embeddings"] = train_embeddings
+        if train_utt2spk:
+            kwargs["utt2spk"] = read_utt2spk(train_utt2spk)
+            sources["train_utt2spk"] = train_utt2spk
+        rows = []
+        for backend in backends:
+            result = run_scoring(trials, ids, emb, backend, out_dir, name, cfg, sources, **kwargs)
+            rows.append(markdown_row(f"{name} {backend}", result))
+    except _ERRORS as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(markdown_header(cfg["p_targets"]))
+    for row in rows:
+        click.echo(row)
+
+
+@click.command("compute-metrics")
+@click.argument("scores", type=click.Path(exists=True, dir_okay=False))
+@click.argument("trials_path", metavar="TRIALS", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Also write the metrics here.")
+@click.option("--p-target", "p_targets", multiple=True, type=float, default=(0.01, 0.05), show_default=True)
+def compute_metrics_cmd(scores: str, trials_path: str, json_out: str | None, p_targets: tuple[float, ...]) -> None:
+    """Print EER (Kaldi and ROC) and minDCF of an existing SCORES file (utt1 utt2 score) on TRIALS."""
+    try:
+        s, labels = read_scored_trials(scores, trials_path)
+        m = compute_metrics(s, labels, p_targets=p_targets)
+    except _ERRORS as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"EER (Kaldi compute-eer): {m['eer_kaldi']:.4f}%  threshold {m['thresholds']['eer_kaldi']:.6f}")
+    click.echo(f"EER (ROC crossing):      {m['eer_roc']:.4f}%  threshold {m['thresholds']['eer_roc']:.6f}")
+    for p in m["p_targets"]:
+        key = f"mindcf_{p:g}"
+        click.echo(f"minDCF(p_target={p:g}):   {m[key]:.4f}  threshold {m['thresholds'][key]:.6f}")
+    click.echo(f"trials: {m['num_trials']} ({m['num_target']} target, {m['num_nontarget']} nontarget)")
+    if json_out:
+        write_json_atomic(json_out, {**m, "scores": scores, "trials": trials_path})
+
+
+commands = [score_cmd, compute_metrics_cmd]
