@@ -5,7 +5,7 @@ Example::
     spkssl train --config exp/tag/config.yaml --cuts data/manifests/train_cuts.jsonl.gz \\
         --aug-dir data/manifests --out-dir exp/tag/round0 --mode contrastive
 
-Multi-GPU: ``torchrun --nproc_per_node 4 -m spkssl.training.ddp <the same options>``.
+Multi-GPU: ``torchrun --nproc_per_node 4 -m spkssl.training.ddp_main <the same options>``.
 """
 from __future__ import annotations
 

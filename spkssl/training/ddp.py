@@ -2,7 +2,7 @@
 
 Launch multi-process training with the same arguments as ``spkssl train``::
 
-    torchrun --nproc_per_node 4 -m spkssl.training.ddp \\
+    torchrun --nproc_per_node 4 -m spkssl.training.ddp_main \\
         --config exp/tag/config.yaml --cuts data/manifests/train_cuts.jsonl.gz \\
         --aug-dir data/manifests --out-dir exp/tag/round0 --mode contrastive
 
@@ -79,16 +79,3 @@ def cleanup_distributed() -> None:
     """Leave the process group if one was joined."""
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
-
-
-def main() -> None:
-    """``python -m spkssl.training.ddp <spkssl train options>`` (run under torchrun)."""
-    from spkssl.cli.train import train_command
-    from spkssl.utils.logging import setup_logging
-
-    setup_logging("INFO" if int(os.environ.get("RANK", "0")) == 0 else "WARNING")
-    train_command.main(prog_name="spkssl.training.ddp")
-
-
-if __name__ == "__main__":
-    main()
