@@ -99,4 +99,56 @@ def trials(trial_list: str, out: str, cuts_path: str) -> None:
     click.echo(f"wrote {n} trials to {out}")
 
 
+@prepare.command("voxceleb")
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--vox1", type=click.Path(exists=True, file_okay=False), default=None,
+              help="VoxCeleb1 root (vox1_meta.csv, wav/).")
+@click.option("--vox2", type=click.Path(exists=True, file_okay=False), default=None,
+              help="VoxCeleb2 root (vox2_meta.csv, **/*.m4a).")
+@click.option("--num-jobs", default=1, show_default=True, type=click.IntRange(min=1))
+@_config_opt
+def voxceleb(out_dir: str, vox1: str | None, vox2: str | None, num_jobs: int,
+             config: str | None) -> None:
+    """VoxCeleb → OUT_DIR/{vox1_dev,vox1_test,vox2_dev}_{recordings,supervisions,cuts}.jsonl.gz."""
+    from spkssl.data.validate import ManifestError, format_summary, summarize_cuts, validate_cuts
+    from spkssl.data.voxceleb import VoxCelebError, prepare_voxceleb_sets
+
+    dcfg = _data_cfg(config)
+    try:
+        sets = prepare_voxceleb_sets(out_dir, vox1, vox2, num_jobs)
+        for name, cuts in sets.items():
+            validate_cuts(cuts, {**dcfg, "check_audio": "none"})
+            click.echo(format_summary(summarize_cuts(cuts), name))
+    except (VoxCelebError, ManifestError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@prepare.command("aug-sources")
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--musan", type=click.Path(exists=True, file_okay=False), default=None,
+              help="MUSAN root; without it noise/music/babble are generated.")
+@click.option("--rirs", type=click.Path(exists=True, file_okay=False), default=None,
+              help="RIRS_NOISES root; without it RIRs are simulated.")
+@click.option("--train-cuts", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Training cut set for babble (needed without --musan).")
+@click.option("--audio-dir", type=click.Path(file_okay=False), default=None,
+              help="Where generated audio goes [default: OUT_DIR/../aug_audio].")
+@click.option("--seed", default=0, show_default=True, type=int)
+@_config_opt
+def aug_sources(out_dir: str, musan: str | None, rirs: str | None, train_cuts: str | None,
+                audio_dir: str | None, seed: int, config: str | None) -> None:
+    """Write OUT_DIR/aug_{noise,music,babble,rir}_recordings.jsonl.gz (real corpora or generated)."""
+    from spkssl.data.audio import AudioError
+    from spkssl.data.augsources import AugSourcesError, prepare_aug_sources
+
+    dcfg = _data_cfg(config)
+    try:
+        paths = prepare_aug_sources(out_dir, musan, rirs, train_cuts, audio_dir, seed,
+                                    dcfg["aug_sources"], int(dcfg["sampling_rate"]))
+    except (AugSourcesError, AudioError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    for kind, path in paths.items():
+        click.echo(f"{kind}: {path}")
+
+
 commands = [prepare]
