@@ -17,8 +17,16 @@ from spkssl.cluster.estimate import estimate_num_clusters_ahc, estimate_num_clus
 from spkssl.cluster.kmeans import KMeansResult, kmeans
 from spkssl.cluster.metrics import cluster_quality
 from spkssl.cluster.pipeline import ClusterOutcome, cluster_embeddings, resolve_cluster_cfg
-from spkssl.cluster.pseudo import make_pseudo_labels
 from spkssl.cluster.purify import purify
+
+
+def __getattr__(name: str):  # lazy: the cut-set writer needs lhotse, the algorithms do not
+    if name == "make_pseudo_labels":
+        from spkssl.cluster.pseudo import make_pseudo_labels
+
+        return make_pseudo_labels
+    raise AttributeError(f"module 'spkssl.cluster' has no attribute {name!r}")
+
 
 __all__ = [
     "ClusterOutcome", "KMeansResult", "ahc_merge", "cluster_embeddings", "cluster_quality",
