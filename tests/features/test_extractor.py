@@ -1,0 +1,60 @@
+"""knf-fbank Lhotse extractor: shape, determinism, parity with kaldi-native-fbank, registration."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import kaldi_native_fbank as knf
+import numpy as np
+import pytest
+import yaml
+from lhotse.features.base import FeatureExtractor, get_extractor_type
+
+from spkssl.features.extractor import KnfFbank, KnfFbankConfig
+from spkssl.features.fbank import DEFAULT_FBANK, compute_fbank
+
+
+def _direct_knf(x: np.ndarray, num_bins: int = 80) -> np.ndarray:
+    opts = knf.FbankOptions()
+    opts.frame_opts.dither = 0.0
+    opts.frame_opts.snip_edges = False
+    opts.frame_opts.samp_freq = 16000
+    opts.mel_opts.num_bins = num_bins
+    opts.mel_opts.low_freq = 20.0
+    fb = knf.OnlineFbank(opts)
+    fb.accept_waveform(16000, (x * 32768.0).tolist())
+    fb.input_finished()
+    return np.array([fb.get_frame(i) for i in range(fb.num_frames_ready)], dtype=np.float32)
+
+
+def test_shape_determinism_and_parity(rng: np.random.Generator) -> None:
+    x = rng.uniform(-0.5, 0.5, 16000 + 123).astype(np.float32)
+    ext = KnfFbank()
+    a, b = ext.extract(x, 16000), ext.extract(x[None, :], 16000)
+    assert a.shape == (round(len(x) / 160), 80) and a.dtype == np.float32
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a, _direct_knf(x))
+    assert ext.frame_shift == 0.01 and ext.feature_dim(16000) == 80
+
+
+def test_config_roundtrip_and_registry() -> None:
+    ext = KnfFbank.from_config({"num_mel_bins": 40, "frame_shift_ms": 20.0})
+    assert ext.feature_dim(16000) == 40 and ext.frame_shift == 0.02
+    again = FeatureExtractor.from_dict(ext.to_dict())
+    assert isinstance(again, KnfFbank) and again.config == ext.config
+    assert get_extractor_type("knf-fbank") is KnfFbank
+    with pytest.raises(ValueError, match="unknown knf-fbank option"):
+        KnfFbankConfig.from_dict({"num_bins": 3})
+
+
+def test_defaults_agree_with_features_yaml() -> None:
+    yaml_path = Path(__file__).resolve().parents[2] / "spkssl" / "configs" / "features.yaml"
+    assert yaml.safe_load(yaml_path.read_text()) == DEFAULT_FBANK
+    assert KnfFbankConfig().to_dict() == DEFAULT_FBANK
+
+
+def test_errors(rng: np.random.Generator) -> None:
+    with pytest.raises(ValueError, match="mono"):
+        KnfFbank().extract(np.zeros((2, 1600), dtype=np.float32), 16000)
+    with pytest.raises(ValueError, match="8000 Hz"):
+        KnfFbank().extract(np.zeros(1600, dtype=np.float32), 8000)
+    assert compute_fbank(np.zeros(100, dtype=np.float32), 16000).shape[1] == 80
