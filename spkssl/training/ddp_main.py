@@ -16,10 +16,15 @@ import os
 
 def main() -> None:
     """Run ``spkssl train`` in this torchrun process."""
+    import logging
+
     from spkssl.cli.train import train_command
     from spkssl.utils.logging import setup_logging
 
-    setup_logging("INFO" if int(os.environ.get("RANK", "0")) == 0 else "WARNING")
+    setup_logging("INFO")
+    if int(os.environ.get("RANK", "0")) != 0:
+        # On the package logger, not the root: get_logger() resets the root level on each call.
+        logging.getLogger("spkssl").setLevel(logging.WARNING)
     train_command.main(prog_name="spkssl.training.ddp_main")
 
 
