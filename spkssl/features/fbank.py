@@ -79,7 +79,7 @@ def compute_fbank(
         return np.zeros((0, int(c["num_mel_bins"])), dtype=np.float32)
     if hasattr(fb, "get_frames"):
         return np.asarray(fb.get_frames(list(range(n))), dtype=np.float32).reshape(n, -1)
-    return np.stack([np.asarray(fb.get_frame(i), dtype=np.float32) for i in range(n)])
+    return np.array([fb.get_frame(i) for i in range(n)], dtype=np.float32)
 
 
 def apply_cmn(feats: np.ndarray) -> np.ndarray:
