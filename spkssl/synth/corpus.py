@@ -20,7 +20,7 @@ Example:
     ...     num_train_speakers=2, num_test_speakers=2, utts_per_speaker=2,
     ...     min_seconds=1, max_seconds=1), progress=False)
     >>> summary["num_utterances"], summary["num_trials"]
-    (8, 10)
+    (8, 6)
 """
 from __future__ import annotations
 
