@@ -10,5 +10,9 @@ Example:
 """
 from spkssl.synth.voice import Voice, sample_voice
 from spkssl.synth.utterance import UtteranceConfig, synthesize_utterance
+from spkssl.synth.corpus import CorpusSpec, generate_corpus, make_trials
 
-__all__ = ["Voice", "sample_voice", "UtteranceConfig", "synthesize_utterance"]
+__all__ = [
+    "Voice", "sample_voice", "UtteranceConfig", "synthesize_utterance",
+    "CorpusSpec", "generate_corpus", "make_trials",
+]
