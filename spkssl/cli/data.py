@@ -37,7 +37,7 @@ def prepare() -> None:
     """Prepare manifests, trials and augmentation sources."""
 
 
-@prepare.command("kaldi-dir")
+@prepare.command("kaldi-dir", short_help="Kaldi data dir -> Lhotse manifests.")
 @click.argument("data_dir", type=click.Path(exists=True, file_okay=False))
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--prefix", required=True, help="Manifest name prefix, e.g. 'train'.")
@@ -64,7 +64,7 @@ def kaldi_dir(data_dir: str, out_dir: str, prefix: str, audio_root: str | None,
     click.echo(f"wrote {paths['cuts']}")
 
 
-@prepare.command("validate")
+@prepare.command("validate", short_help="Validate a cut set and print its summary.")
 @click.argument("cuts_path", metavar="CUTS", type=click.Path(exists=True, dir_okay=False))
 @click.option("--decode/--header", default=False, help="Decode all audio instead of reading headers.")
 @_config_opt
@@ -82,7 +82,7 @@ def validate(cuts_path: str, decode: bool, config: str | None) -> None:
     click.echo(format_summary(summarize_cuts(cuts), Path(cuts_path).name.split("_cuts")[0]))
 
 
-@prepare.command("trials")
+@prepare.command("trials", short_help="Trial list -> Kaldi trials with cut ids.")
 @click.argument("trial_list", metavar="LIST", type=click.Path(exists=True, dir_okay=False))
 @click.argument("out", type=click.Path(dir_okay=False))
 @click.option("--cuts", "cuts_path", required=True, type=click.Path(exists=True, dir_okay=False),
@@ -99,7 +99,7 @@ def trials(trial_list: str, out: str, cuts_path: str) -> None:
     click.echo(f"wrote {n} trials to {out}")
 
 
-@prepare.command("voxceleb")
+@prepare.command("voxceleb", short_help="VoxCeleb 1/2 -> Lhotse manifests.")
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--vox1", type=click.Path(exists=True, file_okay=False), default=None,
               help="VoxCeleb1 root (vox1_meta.csv, wav/).")
@@ -123,7 +123,7 @@ def voxceleb(out_dir: str, vox1: str | None, vox2: str | None, num_jobs: int,
         raise click.ClickException(str(exc)) from exc
 
 
-@prepare.command("aug-sources")
+@prepare.command("aug-sources", short_help="Noise/music/babble/RIR source manifests.")
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--musan", type=click.Path(exists=True, file_okay=False), default=None,
               help="MUSAN root; without it noise/music/babble are generated.")
