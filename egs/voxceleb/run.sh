@@ -92,10 +92,12 @@ fi
 
 if stage_enabled 2 && ! stage_done "$data" aug_sources; then
   log "Stage 2: augmentation sources (MUSAN/RIRS when given, simulated otherwise)"
+  source_args=()
+  [ -n "$musan_dir" ] && source_args+=(--musan "$musan_dir")
+  [ -n "$rirs_dir" ] && source_args+=(--rirs "$rirs_dir")
   spkssl prepare aug-sources \
     "$manifests" \
-    --musan "$musan_dir" \
-    --rirs "$rirs_dir" \
+    "${source_args[@]}" \
     --train-cuts "$train_cuts"
   mark_stage_done "$data" aug_sources
 fi
