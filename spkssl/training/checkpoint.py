@@ -64,12 +64,12 @@ def rng_state() -> dict[str, Any]:
 
 
 def set_rng_state(state: Mapping[str, Any]) -> None:
-    """Restore states captured by :func:`rng_state`."""
+    """Restore states captured by :func:`rng_state` (a checkpoint loaded onto a GPU is fine)."""
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
+    torch.set_rng_state(state["torch"].cpu())  # map_location may have moved the ByteTensor
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
 
 def save_checkpoint(ckpt_dir: str | Path, state: Mapping[str, Any]) -> Path:
