@@ -29,6 +29,7 @@ def setup_logging(level: int | str = logging.INFO) -> None:
 
 
 def get_logger(name: str) -> logging.Logger:
-    """Return a logger; the root handler is installed on first use."""
-    setup_logging()
+    """Return a logger; the root handler is installed on first use (the level is kept)."""
+    if not _configured:
+        setup_logging()
     return logging.getLogger(name)
