@@ -5,6 +5,7 @@
 #   --train-cuts <cuts>       cut set to embed for clustering / backends (required)
 #   --eval-cuts <cuts>        cut set the trials refer to (required)
 #   --trials "<name>=<path> ..."   one or more Kaldi trial lists over --eval-cuts
+#   --train-trials "<name>=<path> ..."  validation trial lists over --train-cuts (labels measure only)
 #   --backends "cosine ..."   scoring backends (cosine, asnorm, plda)
 #   --utt2spk <file>          labels for PLDA / speaker cohorts (the round's pseudo labels)
 #   --nj N --cmd "<launcher>" split extraction over N jobs (Kaldi launcher convention)
@@ -15,6 +16,7 @@ set -euo pipefail
 train_cuts=
 eval_cuts=
 trials=
+train_trials=
 backends=cosine
 utt2spk=
 nj=1
@@ -48,9 +50,11 @@ for set in train eval; do
     --device "$device"
 done
 
-for item in $trials; do
+for item in $trials $train_trials; do
   name=${item%%=*}
   path=${item#*=}
+  emb_set=eval
+  case " $train_trials " in *" $item "*) emb_set=train ;; esac
   for backend in $backends; do
     label_args=()
     if [ "$backend" = plda ]; then
@@ -65,7 +69,7 @@ for item in $trials; do
     spkssl score \
       --config "$config" \
       --trials "$path" \
-      --embeddings "$round_dir/embeddings/eval/embeddings.npz" \
+      --embeddings "$round_dir/embeddings/$emb_set/embeddings.npz" \
       --train-embeddings "$round_dir/embeddings/train/embeddings.npz" \
       "${label_args[@]}" \
       --backend "$backend" \

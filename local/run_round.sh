@@ -3,15 +3,19 @@
 #
 # Usage: local/run_round.sh [options] <exp-dir> <r>
 #   --train-cuts <cuts> --eval-cuts <cuts> --aug-dir <dir> --trials "<name>=<path> ..."
+#   --embed-train-cuts <cuts>  the training cuts to embed (e.g. with stored fbank; default --train-cuts)
+#   --train-trials "<name>=<path> ..."  validation trials over training speakers (measure only)
 #   --backends "cosine ..." --nj N --ngpu N --train-cmd "<launcher>" --extract-cmd "<launcher>" --force true|false
 # Reads <exp-dir>/config.yaml (rounds.init_from_previous picks warm start vs. from scratch).
 # A finished round leaves <exp-dir>/round<r>/.done and is skipped on rerun.
 set -euo pipefail
 
 train_cuts=
+embed_train_cuts=
 eval_cuts=
 aug_dir=
 trials=
+train_trials=
 backends=cosine
 nj=1
 ngpu=0
@@ -29,6 +33,7 @@ if [ $# -ne 2 ]; then
 fi
 exp=$1
 r=$2
+[ -n "$embed_train_cuts" ] || embed_train_cuts=$train_cuts
 config=$exp/config.yaml
 prev=$exp/round$((r - 1))
 cur=$exp/round$r
@@ -60,9 +65,10 @@ log "round $r: training on pseudo labels ($cur/pseudo/cuts.jsonl.gz)"
 
 log "round $r: embedding and scoring"
 "$SPKSSL_ROOT/local/embed_score.sh" \
-  --train-cuts "$train_cuts" \
+  --train-cuts "$embed_train_cuts" \
   --eval-cuts "$eval_cuts" \
   --trials "$trials" \
+  --train-trials "$train_trials" \
   --backends "$backends" \
   --utt2spk "$cur/pseudo/utt2spk" \
   --nj "$nj" \

@@ -28,6 +28,7 @@ backends="cosine"
 nj=2
 ngpu=0
 device=auto
+val_speakers=25   # training speakers whose labels MEASURE (never train) validation EER
 start_round=1
 force=false
 help_message="Usage: $0 [--stage N] [--stop-stage M] [--conf FILE] [--tag TAG] [--overrides 'a.b=v ...'] [--supervised true] [--nj N] [--ngpu N] [--start-round R]"
@@ -37,6 +38,7 @@ help_message="Usage: $0 [--stage N] [--stop-stage M] [--conf FILE] [--tag TAG] [
 data=data
 manifests=$data/manifests
 trials="test=$data/trials/test.trials"
+val_trials="val=$data/trials/val.trials"  # over training speakers: choose settings here, not on test
 exp=exp/$tag
 [ "$supervised" = true ] && exp=exp/${tag}_supervised
 train_cuts=$manifests/train_cuts.jsonl.gz
@@ -66,6 +68,10 @@ if stage_enabled 1 && ! stage_done "$data" manifests; then
     "$corpus_dir/trials/test.trials" \
     "$data/trials/test.trials" \
     --cuts "$manifests/test_cuts.jsonl.gz"
+  spkssl prepare val-trials \
+    "$train_cuts" \
+    "$data/trials/val.trials" \
+    --num-speakers "$val_speakers"
   mark_stage_done "$data" manifests
 fi
 
@@ -116,6 +122,7 @@ if stage_enabled 5 && ! stage_done "$exp/round0" scored; then
       --train-cuts "$manifests/train_cuts_fbank.jsonl.gz" \
       --eval-cuts "$manifests/test_cuts_fbank.jsonl.gz" \
       --trials "$trials" \
+      --train-trials "$val_trials" \
       --backends "$backends" \
       --nj "$nj" \
       --cmd "$extract_cmd" \
@@ -131,9 +138,11 @@ if stage_enabled 6 && [ "$supervised" != true ]; then
   for r in $(seq "$start_round" "$num_rounds"); do
     "$SPKSSL_ROOT/local/run_round.sh" \
       --train-cuts "$train_cuts" \
+      --embed-train-cuts "$manifests/train_cuts_fbank.jsonl.gz" \
       --eval-cuts "$manifests/test_cuts_fbank.jsonl.gz" \
       --aug-dir "$manifests" \
       --trials "$trials" \
+      --train-trials "$val_trials" \
       --backends "$backends" \
       --nj "$nj" \
       --ngpu "$ngpu" \
@@ -146,12 +155,17 @@ if stage_enabled 6 && [ "$supervised" != true ]; then
 fi
 
 if stage_enabled 7; then
-  log "Stage 7: $exp/RESULTS.md and plots"
-  spkssl report \
-    --exp-dir "$exp" \
-    --trials-name test \
-    --trials "$data/trials/test.trials" \
-    --backend "${backends%% *}" \
-    --extra-row "untrained log-mel stats=exp/logmel_stats/scores/test.cosine.json" \
-    --extra-row "supervised (true labels)=exp/${tag}_supervised/round0/scores/test.cosine.json"
+  log "Stage 7: $exp/RESULTS.md (test) and RESULTS_val.md (validation speakers), with plots"
+  for name in test val; do
+    out=$exp/RESULTS.md
+    [ "$name" = val ] && out=$exp/RESULTS_val.md
+    spkssl report \
+      --exp-dir "$exp" \
+      --trials-name "$name" \
+      --trials "$data/trials/$name.trials" \
+      --backend "${backends%% *}" \
+      --out "$out" \
+      --extra-row "untrained log-mel stats=exp/logmel_stats/scores/$name.cosine.json" \
+      --extra-row "supervised (true labels)=exp/${tag}_supervised/round0/scores/$name.cosine.json"
+  done
 fi

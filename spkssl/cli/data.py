@@ -99,6 +99,30 @@ def trials(trial_list: str, out: str, cuts_path: str) -> None:
     click.echo(f"wrote {n} trials to {out}")
 
 
+@prepare.command("val-trials", short_help="Validation trials over some training speakers.")
+@click.argument("cuts_path", metavar="CUTS", type=click.Path(exists=True, dir_okay=False))
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--num-speakers", default=25, show_default=True, type=click.IntRange(min=2))
+@click.option("--nontarget-per-target", default=4, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=0, show_default=True, type=int)
+def val_trials(cuts_path: str, out: str, num_speakers: int, nontarget_per_target: int, seed: int) -> None:
+    """Kaldi trials OUT over NUM_SPEAKERS speakers of the (training) CUTS.
+
+    The labels of these speakers only measure embeddings (to choose settings
+    without looking at the test trials); training never reads them.
+    """
+    from spkssl.data.trials import TrialsError, validation_trials
+    from spkssl.utils.io import write_text_atomic
+
+    pairs = [(c.id, c.supervisions[0].speaker) for c in CutSet.from_file(cuts_path) if c.supervisions]
+    try:
+        trials = validation_trials(pairs, num_speakers, seed, nontarget_per_target)
+    except TrialsError as exc:
+        raise click.ClickException(f"{cuts_path}: {exc}") from exc
+    write_text_atomic(out, "".join(f"{a} {b} {lab}\n" for a, b, lab in trials))
+    click.echo(f"wrote {len(trials)} validation trials to {out}")
+
+
 @prepare.command("voxceleb", short_help="VoxCeleb 1/2 -> Lhotse manifests.")
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--vox1", type=click.Path(exists=True, file_okay=False), default=None,
@@ -121,6 +145,28 @@ def voxceleb(out_dir: str, vox1: str | None, vox2: str | None, num_jobs: int,
             click.echo(format_summary(summarize_cuts(cuts), name))
     except (VoxCelebError, ManifestError) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@prepare.command("convert-audio", short_help="Convert a cut set's audio to FLAC once.")
+@click.argument("in_cuts", type=click.Path(exists=True, dir_okay=False))
+@click.argument("out_cuts", type=click.Path(dir_okay=False))
+@click.option("--audio-dir", required=True, type=click.Path(file_okay=False),
+              help="Where the converted files go (AUDIO_DIR/<speaker>/<cut id>.flac).")
+@click.option("--format", "fmt", default="flac", show_default=True, type=click.Choice(["flac", "wav"]))
+@click.option("--nj", default=1, show_default=True, type=click.IntRange(min=1), help="Parallel processes.")
+def convert_audio(in_cuts: str, out_cuts: str, audio_dir: str, fmt: str, nj: int) -> None:
+    """IN_CUTS (e.g. VoxCeleb2 m4a) -> audio files under --audio-dir and OUT_CUTS pointing at them.
+
+    Resumable: files already converted are reused; OUT_CUTS appears only when all are done.
+    """
+    from spkssl.data.audio import AudioError
+    from spkssl.data.convert import convert_cuts_audio
+
+    try:
+        convert_cuts_audio(in_cuts, out_cuts, audio_dir, fmt=fmt, num_jobs=nj)
+    except AudioError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"converted cuts: {out_cuts}")
 
 
 @prepare.command("aug-sources", short_help="Noise/music/babble/RIR source manifests.")

@@ -30,6 +30,7 @@ from spkssl.embed.extract import (
 )
 from spkssl.embed.io import NPZ_NAME, EmbeddingError, embeddings_done, read_embeddings, write_embeddings
 from spkssl.utils.logging import get_logger
+from spkssl.utils.threads import share_cpu
 
 log = get_logger(__name__)
 METHODS = ("model", "logmel-stats")
@@ -162,6 +163,7 @@ def extract_cmd(model, method, cuts_path, out_dir, config, device, batch_frames,
 @click.argument("num_jobs", type=int)
 def extract_part_cmd(model, method, cuts_path, out_dir, config, device, batch_frames, job, num_jobs) -> None:
     """Embed part JOB of NUM_JOBS contiguous parts of CUTS into OUT_DIR (used by extract --cmd)."""
+    share_cpu(parallel_jobs=num_jobs)
     try:
         extract_part(model, method, cuts_path, Path(out_dir), config, device, batch_frames, job, num_jobs)
     except (ExtractionError, EmbeddingError, ConfigError, ValueError, RuntimeError) as exc:

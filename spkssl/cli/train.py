@@ -15,6 +15,7 @@ import click
 
 from spkssl.config import ConfigError, load_resolved, resolve_config
 from spkssl.utils.logging import get_logger
+from spkssl.utils.threads import share_cpu
 
 log = get_logger(__name__)
 
@@ -57,6 +58,7 @@ def train_command(config_path: str, cuts: str, out_dir: str, mode: str, aug_dir:
             device = f"cuda:{dist.local_rank}"
         opts = TrainOptions(mode=mode, cuts=cuts, out_dir=out_dir, aug_dir=aug_dir, init_from=init_from,
                             device=device, force=force, max_steps=max_steps, dist=dist)
+        share_cpu(reserved=int(cfg["train"]["num_workers"]))
         result = train(cfg, opts)
     except TrainingDiverged as exc:
         log.error("training diverged: %s", exc)

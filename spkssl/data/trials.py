@@ -11,8 +11,12 @@ Example:
 """
 from __future__ import annotations
 
+import itertools
+from collections import defaultdict
 from pathlib import Path
-from typing import Container, Iterator
+from typing import Container, Iterable, Iterator
+
+import numpy as np
 
 from spkssl.utils.io import write_text_atomic
 from spkssl.utils.logging import get_logger
@@ -79,3 +83,69 @@ def convert_trials(src: str | Path, out: str | Path, cut_ids: Container[str]) ->
     log.info("%s: %d trials (%d target, %d nontarget) → %s",
              src, len(lines), n_target, len(lines) - n_target, out)
     return len(lines)
+
+
+def make_trials(
+    spk2utt: dict[str, list[str]],
+    rng: np.random.Generator,
+    trials_per_target: int = 4,
+    max_target_trials: int | None = None,
+) -> list[tuple[str, str, str]]:
+    """Target pairs (all, or a sample) plus random distinct nontarget pairs.
+
+    Each pair appears once with ``utt1 < utt2``; the list is sorted.  The
+    nontarget count is ``trials_per_target`` times the target count, capped by
+    the number of cross-speaker pairs.
+
+    Example:
+        >>> make_trials({"a": ["a1", "a2"], "b": ["b1", "b2"]}, np.random.default_rng(0), 1)
+        [('a1', 'a2', 'target'), ('a1', 'b2', 'nontarget'), ('a2', 'b1', 'nontarget'), ('b1', 'b2', 'target')]
+    """
+    targets = [p for utts in spk2utt.values() for p in itertools.combinations(sorted(utts), 2)]
+    targets.sort()
+    if max_target_trials is not None and len(targets) > max_target_trials:
+        keep = np.sort(rng.choice(len(targets), size=max_target_trials, replace=False))
+        targets = [targets[i] for i in keep]
+    utts = sorted(u for us in spk2utt.values() for u in us)
+    owner = {u: s for s, us in spk2utt.items() for u in us}
+    sizes = [len(us) for us in spk2utt.values()]
+    possible = (sum(sizes) ** 2 - sum(n * n for n in sizes)) // 2
+    wanted = min(trials_per_target * len(targets), possible)
+    chosen: set[tuple[str, str]] = set()
+    while len(chosen) < wanted:
+        batch = rng.integers(len(utts), size=(2 * (wanted - len(chosen)) + 16, 2))
+        for i, j in batch:
+            a, b = utts[min(i, j)], utts[max(i, j)]
+            if owner[a] != owner[b]:
+                chosen.add((a, b))
+                if len(chosen) == wanted:
+                    break
+    trials = [(a, b, "target") for a, b in targets] + [(a, b, "nontarget") for a, b in chosen]
+    return sorted(trials)
+
+
+def validation_trials(
+    utt2spk: Iterable[tuple[str, str]],
+    num_speakers: int,
+    seed: int = 0,
+    nontarget_per_target: int = 4,
+) -> list[tuple[str, str, str]]:
+    """Trials over ``num_speakers`` randomly chosen speakers of a (training) set.
+
+    Used to choose settings on a validation part of the training speakers: their
+    labels only *measure* the embeddings, they never reach training.
+
+    Example:
+        >>> pairs = [("a1", "a"), ("a2", "a"), ("b1", "b"), ("b2", "b"), ("c1", "c")]
+        >>> [t[2] for t in validation_trials(pairs, 2, seed=0, nontarget_per_target=1)].count("target")
+        2
+    """
+    spk2utt: dict[str, list[str]] = defaultdict(list)
+    for utt, spk in utt2spk:
+        spk2utt[spk].append(utt)
+    speakers = sorted(s for s, us in spk2utt.items() if len(us) >= 2)
+    if len(speakers) < 2:
+        raise TrialsError("need at least 2 speakers with 2 or more utterances for validation trials")
+    rng = np.random.default_rng(seed)
+    chosen = sorted(rng.choice(speakers, size=min(num_speakers, len(speakers)), replace=False))
+    return make_trials({s: spk2utt[s] for s in chosen}, rng, nontarget_per_target)

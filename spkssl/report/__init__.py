@@ -51,19 +51,21 @@ def make_report(
     exp = Path(exp_dir)
     rows = gather_rounds(exp, trials_name, backend)
     extra = [r for r in (parse_extra_row(s) for s in extra_rows) if r is not None]
-    text = results_markdown(rows, extra, trials_name, backend, exp_dir=exp.name)
     out_md = Path(out) if out else exp / "RESULTS.md"
+    suffix = out_md.stem[len("RESULTS"):] if out_md.stem.startswith("RESULTS") else f"_{out_md.stem}"
+    eer_png, det_png = f"eer_by_round{suffix}.png", f"det_all_rounds{suffix}.png"
+    text = results_markdown(rows, extra, trials_name, backend, exp_dir=exp.name, figures=(eer_png, det_png))
     scored = [r for r in rows if r.metrics is not None]
     if scored:
         plot_eer_by_round(
             [r.round for r in scored], [r.metrics["eer_kaldi"] for r in scored],
-            {r.label: float(r.metrics["eer_kaldi"]) for r in extra}, out_md.parent / "eer_by_round.png",
+            {r.label: float(r.metrics["eer_kaldi"]) for r in extra}, out_md.parent / eer_png,
             title=f"EER by round ({trials_name}, {backend})",
             eers_roc=[r.metrics["eer_roc"] for r in scored],
         )
         curves, eers = _det_curves(scored, str(trials) if trials else None)
         if curves:
-            plot_det_all_rounds(curves, eers, out_md.parent / "det_all_rounds.png",
+            plot_det_all_rounds(curves, eers, out_md.parent / det_png,
                                 title=f"DET, all rounds ({trials_name}, {backend})")
     else:
         log.warning("no scored round under %s: figures not written", exp)

@@ -120,8 +120,9 @@ def _cluster_cells(c: dict[str, Any] | None) -> list[str]:
 
 def results_markdown(
     rows: Sequence[Row], extra: Sequence[Row], trials_name: str, backend: str, exp_dir: str = "",
+    figures: tuple[str, str] = ("eer_by_round.png", "det_all_rounds.png"),
 ) -> str:
-    """The RESULTS.md text: a header naming trial list/backend, then the table and notes."""
+    """The RESULTS.md text: a header naming trial list/backend, the table, notes and ``figures``."""
     head = ["system", "EER % (Kaldi)", "EER % (ROC)", "minDCF 0.01", "minDCF 0.05",
             "NMI (all utts)", "clusters", "kept fraction"]
     lines = [
@@ -142,6 +143,6 @@ def results_markdown(
         "utterances before purification, for reporting only; true labels never reach training. "
         "`-` = not available (round not run yet, or round 0, which trains without labels).",
         "",
-        "![EER by round](eer_by_round.png)", "", "![DET curves](det_all_rounds.png)", "",
+        f"![EER by round]({figures[0]})", "", f"![DET curves]({figures[1]})", "",
     ]
     return "\n".join(lines)

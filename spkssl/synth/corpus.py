@@ -24,7 +24,6 @@ Example:
 """
 from __future__ import annotations
 
-import itertools
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
+from spkssl.data.trials import make_trials  # noqa: F401  (re-exported for callers of spkssl.synth)
 from spkssl.synth.utterance import UtteranceConfig, synthesize_utterance
 from spkssl.synth.voice import Voice, sample_voice
 from spkssl.utils.io import atomic_path, write_json_atomic, write_text_atomic
@@ -119,45 +119,6 @@ def utterance_audio(
     duration = float(rng.uniform(spec.min_seconds, spec.max_seconds))
     x = synthesize_utterance(voice, rng, duration, spec.sampling_rate, cfg)
     return np.clip(np.round(x * 32767.0), -32768, 32767).astype(np.int16)
-
-
-def make_trials(
-    spk2utt: dict[str, list[str]],
-    rng: np.random.Generator,
-    trials_per_target: int = 4,
-    max_target_trials: int | None = None,
-) -> list[tuple[str, str, str]]:
-    """Target pairs (all, or a sample) plus random distinct nontarget pairs.
-
-    Each pair appears once with ``utt1 < utt2``; the list is sorted.  The
-    nontarget count is ``trials_per_target`` times the target count, capped by
-    the number of cross-speaker pairs.
-
-    Example:
-        >>> make_trials({"a": ["a1", "a2"], "b": ["b1", "b2"]}, np.random.default_rng(0), 1)
-        [('a1', 'a2', 'target'), ('a1', 'b2', 'nontarget'), ('a2', 'b1', 'nontarget'), ('b1', 'b2', 'target')]
-    """
-    targets = [p for utts in spk2utt.values() for p in itertools.combinations(sorted(utts), 2)]
-    targets.sort()
-    if max_target_trials is not None and len(targets) > max_target_trials:
-        keep = np.sort(rng.choice(len(targets), size=max_target_trials, replace=False))
-        targets = [targets[i] for i in keep]
-    utts = sorted(u for us in spk2utt.values() for u in us)
-    owner = {u: s for s, us in spk2utt.items() for u in us}
-    sizes = [len(us) for us in spk2utt.values()]
-    possible = (sum(sizes) ** 2 - sum(n * n for n in sizes)) // 2
-    wanted = min(trials_per_target * len(targets), possible)
-    chosen: set[tuple[str, str]] = set()
-    while len(chosen) < wanted:
-        batch = rng.integers(len(utts), size=(2 * (wanted - len(chosen)) + 16, 2))
-        for i, j in batch:
-            a, b = utts[min(i, j)], utts[max(i, j)]
-            if owner[a] != owner[b]:
-                chosen.add((a, b))
-                if len(chosen) == wanted:
-                    break
-    trials = [(a, b, "target") for a, b in targets] + [(a, b, "nontarget") for a, b in chosen]
-    return sorted(trials)
 
 
 def _write_lines(path: Path, lines: Iterable[str]) -> None:

@@ -72,6 +72,6 @@ def test_cli_prints_table_to_custom_out(tmp_path):
                                  "--backend", "cosine", "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert "| round 1 |" in r.output and out.is_file()
-    assert (out.parent / "det_all_rounds.png").is_file()  # trial list taken from the metrics JSON
+    assert (out.parent / "det_all_rounds_R.png").is_file()  # named after R.md; trials from the metrics JSON
     r = CliRunner().invoke(cli, ["report", "--exp-dir", str(tmp_path / "nope")])
     assert r.exit_code != 0
