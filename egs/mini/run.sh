@@ -36,24 +36,24 @@ device=auto
 val_speakers=25   # training speakers whose labels MEASURE (never train) validation EER
 start_round=1
 force=false
-help_message="Usage: $0 [--stage N] [--stop-stage M] [--conf FILE] [--tag TAG] [--overrides 'a.b=v ...'] [--supervised true] [--nj N] [--ngpu N] [--start-round R]"
+data_dir=data     # manifests, trials, fbank (relative to this recipe directory)
+exp_root=exp      # experiments go to <exp-root>/<tag>
+help_message="Usage: $0 [--stage N] [--stop-stage M] [--conf FILE] [--tag TAG] [--overrides 'a.b=v ...'] [--supervised true] [--nj N] [--ngpu N] [--start-round R] [--data-dir D] [--exp-root D]"
 . "$SPKSSL_ROOT/local/parse_options.sh"
 . "$SPKSSL_ROOT/local/recipe_lib.sh"
 
-data=data
+data=$data_dir
 manifests=$data/manifests
 trials="test=$data/trials/test.trials"
 val_trials="val=$data/trials/val.trials"  # over training speakers: choose settings here, not on test
-exp=exp/$tag
-[ "$supervised" = true ] && exp=exp/${tag}_supervised
+exp=$exp_root/$tag
+[ "$supervised" = true ] && exp=$exp_root/${tag}_supervised
 train_cuts=$manifests/train_cuts.jsonl.gz
 
-if [ "$stop_stage" -ge 3 ]; then
-  mkdir -p "$exp"
-  override_args=()
-  for o in $overrides; do override_args+=(--set "$o"); done
-  spkssl config resolve "$conf" "$exp/config.yaml" "${override_args[@]}"
-fi
+mkdir -p "$exp"
+override_args=()
+for o in $overrides; do override_args+=(--set "$o"); done
+spkssl config resolve "$conf" "$exp/config.yaml" "${override_args[@]}"
 
 if stage_enabled 0 && ! stage_done "$corpus_dir" synth; then
   log "Stage 0: synthesising the corpus into $corpus_dir"
@@ -73,7 +73,8 @@ if stage_enabled 1 && ! stage_done "$data" manifests; then
       "$corpus_dir/$part" \
       "$manifests" \
       --prefix "$part" \
-      --audio-root "$corpus_dir"
+      --audio-root "$corpus_dir" \
+      --config "$exp/config.yaml"
   done
   spkssl prepare trials \
     "$corpus_dir/trials/test.trials" \
@@ -94,7 +95,8 @@ if stage_enabled 2 && ! stage_done "$data" aug_sources; then
   spkssl prepare aug-sources \
     "$manifests" \
     "${source_args[@]}" \
-    --train-cuts "$train_cuts"
+    --train-cuts "$train_cuts" \
+    --config "$exp/config.yaml"
   mark_stage_done "$data" aug_sources
 fi
 
@@ -127,7 +129,7 @@ if stage_enabled 5 && ! stage_done "$exp/round0" scored; then
   log "Stage 5: embed train/test with round 0 and score; untrained log-mel baseline"
   for method in logmel-stats model; do
     out=$exp/round0
-    [ "$method" = logmel-stats ] && out=exp/logmel_stats
+    [ "$method" = logmel-stats ] && out=$exp_root/logmel_stats
     "$SPKSSL_ROOT/local/embed_score.sh" \
       --method "$method" \
       --train-cuts "$manifests/train_cuts_fbank.jsonl.gz" \
@@ -176,7 +178,7 @@ if stage_enabled 7; then
       --trials "$data/trials/$name.trials" \
       --backend "${backends%% *}" \
       --out "$out" \
-      --extra-row "untrained log-mel stats=exp/logmel_stats/scores/$name.cosine.json" \
-      --extra-row "supervised (true labels)=exp/${tag}_supervised/round0/scores/$name.cosine.json"
+      --extra-row "untrained log-mel stats=$exp_root/logmel_stats/scores/$name.cosine.json" \
+      --extra-row "supervised (true labels)=$exp_root/${tag}_supervised/round0/scores/$name.cosine.json"
   done
 fi
