@@ -2,7 +2,7 @@
 
 Example::
 
-    spkssl synth data/synth --num-train-speakers 40 --num-test-speakers 20 --seed 0
+    spkssl synth data/synth --num-train-speakers 40 --num-test-speakers 20 --seed 0 --num-jobs 4
     spkssl prepare kaldi-dir data/synth/train data/manifests --prefix train
 """
 from __future__ import annotations
@@ -32,6 +32,9 @@ from spkssl.synth.corpus import CorpusSpec, generate_corpus
               help="Nontarget trials per target trial in trials/test.trials.")
 @click.option("--max-target-trials", type=int, default=None,
               help="Sample this many target pairs (default: all same-speaker pairs).")
+@click.option("--num-jobs", type=click.IntRange(min=1), default=None,
+              help="Processes synthesising utterances [default: number of CPU cores]; "
+                   "the output does not depend on it.")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Show a progress bar.")
 def synth(
@@ -45,6 +48,7 @@ def synth(
     seed: int,
     trials_per_target: int,
     max_target_trials: Optional[int],
+    num_jobs: Optional[int],
     progress: bool,
 ) -> None:
     """Write a synthetic corpus to OUT_DIR: wav/, train/, test/ (Kaldi) and trials/test.trials."""
@@ -60,7 +64,7 @@ def synth(
         max_target_trials=max_target_trials,
     )
     try:
-        summary = generate_corpus(out_dir, spec, progress=progress)
+        summary = generate_corpus(out_dir, spec, progress=progress, num_jobs=num_jobs)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(

@@ -31,7 +31,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_same_seed_identical_bytes_other_seed_differs(corpus: Path, tmp_path: Path) -> None:
-    generate_corpus(tmp_path / "again", SPEC, progress=False)
+    generate_corpus(tmp_path / "again", SPEC, progress=False, num_jobs=2)  # parallel: same bytes
     assert all_bytes(corpus) == all_bytes(tmp_path / "again")
     other = CorpusSpec(**{**SPEC.__dict__, "seed": 6})
     generate_corpus(tmp_path / "other", other, progress=False)
@@ -105,6 +105,12 @@ def test_make_trials_sampling_and_caps() -> None:
     capped = make_trials(spk2utt, np.random.default_rng(0), trials_per_target=100)
     assert len(capped) - 18 == 48  # every cross-speaker pair, once
     assert make_trials(spk2utt, np.random.default_rng(1), 2) == make_trials(spk2utt, np.random.default_rng(1), 2)
+
+
+def test_num_jobs_must_be_positive(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="num_jobs"):
+        generate_corpus(tmp_path, SPEC, progress=False, num_jobs=0)
+    assert not any(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ from scipy import signal
 
 from spkssl.synth.utterance import (
     UtteranceConfig,
+    _frication,
+    _upsample,
     _vocal_tract,
-    coloured_noise,
-    random_channel,
     synthesize_utterance,
 )
 from spkssl.synth.voice import Voice, sample_voice
@@ -115,11 +115,43 @@ def test_vocal_tract_matches_recursive_filter_for_constant_formants(rng: np.rand
     assert np.max(np.abs(out - ref)) < 1e-3 * np.max(np.abs(ref))
 
 
-def test_channel_is_stable_and_noise_colour(rng: np.random.Generator) -> None:
-    for seed in range(20):
-        sos = random_channel(np.random.default_rng(seed), SR, UtteranceConfig())
-        _, poles, _ = signal.sos2zpk(sos)
-        assert np.all(np.abs(poles) < 1.0)
-    white, brown = coloured_noise(rng, 16000, 0.0), coloured_noise(rng, 16000, 2.0)
-    low = lambda x: np.sum(np.abs(np.fft.rfft(x))[1:400] ** 2) / np.sum(np.abs(np.fft.rfft(x)) ** 2)  # noqa: E731
-    assert low(brown) > 5 * low(white)
+
+
+@pytest.mark.parametrize("hop, n", [(80, 800), (80, 803), (7, 50), (1, 5)])
+def test_upsample_matches_np_interp(hop: int, n: int, rng: np.random.Generator) -> None:
+    track = rng.standard_normal(-(-n // hop))
+    ref = np.interp(np.arange(n), (np.arange(len(track)) + 0.5) * hop, track)
+    np.testing.assert_allclose(_upsample(track, hop, n), ref, atol=1e-12)
+
+
+def test_vocal_tract_skips_silence_and_tracks_formant_changes(rng: np.random.Generator) -> None:
+    x = np.zeros(16000, np.float32)
+    x[4000:12000] = rng.standard_normal(8000)
+    formants = np.tile([500.0, 1500.0, 2500.0, 3500.0], (200, 1))
+    formants[100:] = [300.0, 2200.0, 3000.0, 3600.0]
+    bandwidths = np.tile([60.0, 90.0, 120.0, 200.0], (200, 1))
+    y = _vocal_tract(x, formants, bandwidths, SR)
+    assert y.dtype == np.float32 and np.all(y[:3000] == 0.0)
+    assert np.max(np.abs(y[13500:])) < 1e-3 * np.max(np.abs(y))  # only the resonators' tail
+    spec = lambda seg: np.abs(np.fft.rfft(seg * np.hanning(len(seg)))) ** 2  # noqa: E731
+    first, second = spec(y[5000:7000]), spec(y[9000:11000])
+    f1 = lambda p: np.argmax(p[: 800 * len(p) // (SR // 2)]) * (SR / 2) / len(p)  # noqa: E731
+    assert abs(f1(first) - 500.0) < 120.0 and abs(f1(second) - 300.0) < 120.0
+
+
+def test_frication_segments_are_placed_normalised_and_band_limited(rng: np.random.Generator) -> None:
+    voice = sample_voice(np.random.default_rng(3), "spk0001")
+    hop = 80
+    segs = [(10, 30, 4000.0, 0.5), (50, 52, 2000.0, 0.8), (60, 61, 3000.0, 1.0)]
+    out = _frication(segs, voice, rng, 8000, hop, SR)
+    assert out.dtype == np.float32 and out.shape == (8000,)
+    assert np.all(out[: 10 * hop] == 0.0) and np.all(out[30 * hop : 50 * hop] == 0.0)
+    assert np.all(out[61 * hop :] == 0.0)
+    seg = out[10 * hop : 30 * hop].astype(np.float64)
+    centre = seg[160:-160]  # inside the raised-cosine edges
+    assert 0.4 < np.sqrt(np.mean(centre**2)) < 0.6
+    power = np.abs(np.fft.rfft(seg)) ** 2
+    freqs = np.fft.rfftfreq(len(seg), 1 / SR)
+    peak = np.sum(freqs * power) / np.sum(power)
+    assert 2500.0 < peak < 6500.0
+    assert not _frication([], voice, rng, 100, hop, SR).any()
