@@ -35,13 +35,15 @@ ngpu=1
 device=auto
 start_round=1
 force=false
-help_message="Usage: $0 [--vox1-dir D] [--vox2-dir D] [--vox1-o-trials F] [--vox1-e-trials F] [--vox1-h-trials F] [--musan-dir D] [--rirs-dir D] [--vox2-flac-dir D] [--conf F] [--tag T] [--overrides 'a.b=v'] [--ngpu N] [--nj N] [--stage N] [--stop-stage M] [--start-round R]"
+data_dir=data                  # manifests, trials, fbank (relative to this recipe directory)
+exp_root=exp                   # experiments go to <exp-root>/<tag>
+help_message="Usage: $0 [--vox1-dir D] [--vox2-dir D] [--vox1-o-trials F] [--vox1-e-trials F] [--vox1-h-trials F] [--musan-dir D] [--rirs-dir D] [--vox2-flac-dir D] [--conf F] [--tag T] [--overrides 'a.b=v'] [--ngpu N] [--nj N] [--data-dir D] [--exp-root D] [--stage N] [--stop-stage M] [--start-round R]"
 . "$SPKSSL_ROOT/local/parse_options.sh"
 . "$SPKSSL_ROOT/local/recipe_lib.sh"
 
-data=data
+data=$data_dir
 manifests=$data/manifests
-exp=exp/$tag
+exp=$exp_root/$tag
 train_cuts=$manifests/vox2_dev_cuts.jsonl.gz
 eval_cuts=$manifests/vox1_test_cuts.jsonl.gz
 [ -n "$vox1_e_trials$vox1_h_trials" ] && eval_cuts=$manifests/vox1_all_cuts.jsonl.gz
@@ -50,12 +52,10 @@ trials="vox1_o=$data/trials/vox1_o.trials"
 [ -n "$vox1_h_trials" ] && trials="$trials vox1_h=$data/trials/vox1_h.trials"
 eval_fbank=${eval_cuts%_cuts.jsonl.gz}_cuts_fbank.jsonl.gz
 
-if [ "$stop_stage" -ge 3 ]; then
-  mkdir -p "$exp"
-  override_args=()
-  for o in $overrides; do override_args+=(--set "$o"); done
-  spkssl config resolve "$conf" "$exp/config.yaml" "${override_args[@]}"
-fi
+mkdir -p "$exp"
+override_args=()
+for o in $overrides; do override_args+=(--set "$o"); done
+spkssl config resolve "$conf" "$exp/config.yaml" "${override_args[@]}"
 
 if stage_enabled 0; then
   log "Stage 0: checking corpora (no download: get VoxCeleb from its official site)"
@@ -70,7 +70,8 @@ if stage_enabled 1 && ! stage_done "$data" manifests; then
     "$manifests" \
     --vox1 "$vox1_dir" \
     --vox2 "$vox2_dir" \
-    --num-jobs "$nj"
+    --num-jobs "$nj" \
+    --config "$exp/config.yaml"
   if [ -n "$vox2_flac_dir" ]; then
     spkssl prepare convert-audio \
       "$train_cuts" \
@@ -98,7 +99,8 @@ if stage_enabled 2 && ! stage_done "$data" aug_sources; then
   spkssl prepare aug-sources \
     "$manifests" \
     "${source_args[@]}" \
-    --train-cuts "$train_cuts"
+    --train-cuts "$train_cuts" \
+    --config "$exp/config.yaml"
   mark_stage_done "$data" aug_sources
 fi
 
@@ -157,7 +159,10 @@ if stage_enabled 6; then
   done
 fi
 
-if stage_enabled 7; then
+if stage_enabled 7 && [ "$force" = false ] && [ -f "$exp/RESULTS.md" ] \
+    && [ -z "$(find "$exp" -path '*/scores/*.json' -newer "$exp/RESULTS.md")" ]; then
+  log "Stage 7: $exp/RESULTS.md is newer than every score; skipping"
+elif stage_enabled 7; then
   log "Stage 7: $exp/RESULTS.md and plots"
   spkssl report \
     --exp-dir "$exp" \
