@@ -25,21 +25,58 @@ _MODULES = (
     "report",
     "synth",
 )
+# command name -> defining module, so one call imports only what it runs (torch, lhotse,
+# scipy and matplotlib cost seconds each; recipes call the CLI dozens of times).  A name
+# missing here still works: every module is then loaded.
+_COMMAND_MODULES = {
+    "config": "config",
+    "prepare": "data",
+    "compute-fbank": "features",
+    "train": "train",
+    "extract": "extract",
+    "extract-part": "extract",
+    "score": "score",
+    "compute-metrics": "score",
+    "cluster": "cluster",
+    "report": "report",
+    "synth": "synth",
+}
 
 
-@click.group()
+class _LazyGroup(click.Group):
+    """A group that imports a command's module only when that command is used."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._loaded: set[str] = set()
+
+    def _load(self, name: str) -> None:
+        if name in self._loaded:
+            return
+        self._loaded.add(name)
+        try:
+            mod = importlib.import_module(f"spkssl.cli.{name}")
+        except ModuleNotFoundError as exc:  # pragma: no cover - only while a module is absent
+            if exc.name != f"spkssl.cli.{name}":
+                raise
+            return
+        for cmd in mod.commands:
+            self.add_command(cmd)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        for name in _MODULES:
+            self._load(name)
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = _COMMAND_MODULES.get(cmd_name)
+        for name in [module] if module else _MODULES:
+            self._load(name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup)
 @click.option("--log-level", default="INFO", show_default=True, help="Python logging level.")
 def cli(log_level: str) -> None:
     """spkssl: self-supervised speaker embeddings, Kaldi-style recipes on Lhotse."""
     setup_logging(log_level.upper())
-
-
-for _name in _MODULES:
-    try:
-        _mod = importlib.import_module(f"spkssl.cli.{_name}")
-    except ModuleNotFoundError as exc:  # pragma: no cover - only while a module is absent
-        if exc.name != f"spkssl.cli.{_name}":
-            raise
-        continue
-    for _cmd in _mod.commands:
-        cli.add_command(_cmd)
