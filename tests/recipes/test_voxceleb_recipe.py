@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 from lhotse import CutSet
 
 from tests.recipes.fake_voxceleb import FakeVoxCeleb, make_fake_voxceleb
