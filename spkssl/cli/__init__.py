@@ -54,12 +54,7 @@ class _LazyGroup(click.Group):
         if name in self._loaded:
             return
         self._loaded.add(name)
-        try:
-            mod = importlib.import_module(f"spkssl.cli.{name}")
-        except ModuleNotFoundError as exc:  # pragma: no cover - only while a module is absent
-            if exc.name != f"spkssl.cli.{name}":
-                raise
-            return
+        mod = importlib.import_module(f"spkssl.cli.{name}")
         for cmd in mod.commands:
             self.add_command(cmd)
 
