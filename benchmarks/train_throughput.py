@@ -75,13 +75,14 @@ def bench_one(name: str, device: torch.device, args: argparse.Namespace) -> Resu
         opt.step()
         return loss
 
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats(device)
     try:
         for _ in range(args.warmup):
             step()
         _sync(device)
+        if device.type == "cuda":
+            # after warm-up: cuDNN's autotuning workspaces are not the training step's memory
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats(device)
         start = time.perf_counter()
         for _ in range(args.steps):
             loss = step()
