@@ -56,7 +56,8 @@ def extract_part(model: str | None, method: str, cuts_path: str, out_dir: Path, 
         dev = resolve_device(device or ext["device"])
         net, model_cfg = load_final_model(model, dev)
         feat_cfg = model_cfg["features"]  # the features the network was trained on
-        embedder, cmn, chunk = model_embedder(net, dev), True, ext["chunk_seconds"]
+        cmn = bool(feat_cfg.get("cmn", True))  # models saved before features.cmn existed used CMN
+        embedder, chunk = model_embedder(net, dev), ext["chunk_seconds"]
     else:
         embedder, cmn, chunk = logmel_stats_embedder, False, None  # stats over whole utterances
     cuts = CutSet.from_file(cuts_path)

@@ -26,13 +26,14 @@ def compute_fbank_cmd(cuts: str, out_cuts: str, storage_dir: str, nj: int, confi
     """Compute fbank for CUTS, write OUT_CUTS (skipped when OUT_CUTS exists)."""
     from spkssl.data.audio import AudioError
     from spkssl.features.compute import compute_and_store
+    from spkssl.features.fbank import fbank_cfg
 
     try:
         cfg = load_resolved(config) if config else resolve_config(None, ())
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
-        compute_and_store(cuts, out_cuts, storage_dir, cfg["features"], nj)
+        compute_and_store(cuts, out_cuts, storage_dir, fbank_cfg(cfg["features"]), nj)
     except (AudioError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
 

@@ -37,10 +37,14 @@ DEFAULT_FBANK: dict[str, Any] = {
 INT16_SCALE = 32768.0
 
 
+#: keys of the ``features`` section that are not fbank options (ignored by :func:`fbank_options`)
+NON_FBANK_KEYS = frozenset({"cmn"})
+
+
 def fbank_options(cfg: Mapping[str, Any] | None = None) -> knf.FbankOptions:
     """Build ``knf.FbankOptions`` from a (partial) feature config mapping."""
     c = {**DEFAULT_FBANK, **(cfg or {})}
-    unknown = set(c) - set(DEFAULT_FBANK)
+    unknown = set(c) - set(DEFAULT_FBANK) - NON_FBANK_KEYS
     if unknown:
         raise ValueError(f"unknown fbank option(s): {sorted(unknown)}")
     opts = knf.FbankOptions()
@@ -80,6 +84,15 @@ def compute_fbank(
     if hasattr(fb, "get_frames"):
         return np.asarray(fb.get_frames(list(range(n))), dtype=np.float32).reshape(n, -1)
     return np.array([fb.get_frame(i) for i in range(n)], dtype=np.float32)
+
+
+def fbank_cfg(features_cfg: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The fbank options of a ``features`` section (drops its other keys, e.g. ``cmn``).
+
+    >>> fbank_cfg({"num_mel_bins": 40, "cmn": False})
+    {'num_mel_bins': 40}
+    """
+    return {k: v for k, v in (features_cfg or {}).items() if k in DEFAULT_FBANK}
 
 
 def apply_cmn(feats: np.ndarray) -> np.ndarray:

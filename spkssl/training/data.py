@@ -1,4 +1,4 @@
-"""Training datasets on Lhotse cut sets: random crops → augmentation → fbank → CMN.
+"""Training datasets on Lhotse cut sets: random crops → augmentation → fbank → CMN (``features.cmn``).
 
 * :class:`ContrastiveDataset` — K >= 2 independently cropped and augmented
   segments of one cut (positives of each other): ``float32 [K, T, F]``.
@@ -24,14 +24,9 @@ from torch.utils.data import DataLoader, Dataset
 
 from spkssl.augment.augment import Augmentor, fit_length
 from spkssl.data.audio import load_cut_audio
-from spkssl.features.fbank import DEFAULT_FBANK, apply_cmn, compute_fbank
+from spkssl.features.fbank import DEFAULT_FBANK, apply_cmn, compute_fbank, fbank_cfg
 from spkssl.training.sampler import ResumableBatchSampler
 from spkssl.utils.io import write_json_atomic
-
-
-def fbank_cfg(features_cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """The fbank options of the ``features`` section (other keys there are for storage etc.)."""
-    return {k: v for k, v in features_cfg.items() if k in DEFAULT_FBANK}
 
 
 def cut_speaker(cut: Any) -> str:
@@ -61,6 +56,7 @@ class _SegmentDataset(Dataset):
         if not self.cuts:
             raise ValueError("empty cut set")
         self.fbank = fbank_cfg(cfg["features"])
+        self.cmn = bool(cfg["features"].get("cmn", True))
         self.sampling_rate = int(self.fbank.get("sampling_rate", DEFAULT_FBANK["sampling_rate"]))
         seconds = float(cfg["train"]["segment_seconds"])
         if seconds <= 0:
@@ -84,7 +80,8 @@ class _SegmentDataset(Dataset):
         seg = fit_length(audio, self.segment_samples, rng)
         if self.augmentor is not None:
             seg = self.augmentor(seg, rng)
-        return apply_cmn(compute_fbank(seg, self.sampling_rate, self.fbank))
+        feats = compute_fbank(seg, self.sampling_rate, self.fbank)
+        return apply_cmn(feats) if self.cmn else feats
 
     def _rng(self, sample_seed: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, int(sample_seed)])

@@ -16,8 +16,7 @@ from spkssl.training.data import (
 from spkssl.training.sampler import ResumableBatchSampler
 from tests.training.conftest import tiny_cfg
 
-from spkssl.features.fbank import compute_fbank
-from spkssl.training.data import fbank_cfg
+from spkssl.features.fbank import compute_fbank, fbank_cfg
 
 FRAMES = compute_fbank(np.zeros(8000, np.float32), 16000, fbank_cfg(tiny_cfg()["features"])).shape[0]
 
@@ -34,6 +33,16 @@ def test_contrastive_shapes_short_and_long(cuts_path: Path, aug_dir: Path) -> No
         assert x.mean(dim=1).abs().max() < 1e-3  # CMN per crop
         assert not torch.allclose(x[0], x[1])  # independent crops / augmentation
     assert torch.equal(ds[(2, 11)], ds[(2, 11)]) and not torch.equal(ds[(2, 11)], ds[(2, 12)])
+
+
+def test_cmn_off_keeps_the_long_term_spectrum(cuts_path: Path) -> None:
+    cuts = list(CutSet.from_file(cuts_path))
+    cfg = tiny_cfg()
+    with_cmn = ContrastiveDataset(cuts, cfg, None)[(2, 5)]
+    cfg["features"]["cmn"] = False
+    raw = ContrastiveDataset(cuts, cfg, None)[(2, 5)]
+    assert raw.mean(dim=1).abs().max() > 1.0  # log-mel levels are kept
+    assert torch.allclose(raw - raw.mean(dim=1, keepdim=True), with_cmn, atol=1e-4)  # same crops, only CMN differs
 
 
 def test_classification_labels_and_map(cuts_path: Path, tmp_path: Path) -> None:
