@@ -119,6 +119,7 @@ if stage_enabled 4 && ! stage_done "$exp/round0" train; then
   [ "$supervised" = true ] && mode=classification
   log "Stage 4: round 0 ($mode) training in $exp/round0"
   "$SPKSSL_ROOT/local/train.sh" \
+    --epochs "$(spkssl config get "$exp/config.yaml" train.round0_epochs)" \
     --mode "$mode" \
     --ngpu "$ngpu" \
     --cmd "$cuda_cmd" \

@@ -118,6 +118,7 @@ fi
 if stage_enabled 4 && ! stage_done "$exp/round0" train; then
   log "Stage 4: round 0 contrastive training on $ngpu GPU(s) in $exp/round0"
   "$SPKSSL_ROOT/local/train.sh" \
+    --epochs "$(spkssl config get "$exp/config.yaml" train.round0_epochs)" \
     --mode contrastive \
     --ngpu "$ngpu" \
     --cmd "$cuda_cmd" \

@@ -96,6 +96,29 @@ def test_cli_single_and_nj_agree(cuts_file, model_file, tmp_path):
     assert (one / "embeddings.npz").stat().st_mtime_ns == before
 
 
+def test_cli_follows_the_models_cmn_setting(cuts_file, model_file, tmp_path):
+    """A network trained with ``features.cmn: false`` is fed raw log-mel at extraction too."""
+    from spkssl.cli import cli
+    from spkssl.features.fbank import compute_fbank
+    from spkssl.data.audio import load_cut_audio
+    from spkssl.models.io import load_final_model, save_final_model
+
+    model, cfg = load_final_model(model_file)
+    cfg["features"]["cmn"] = False
+    raw_file = tmp_path / "raw.pt"
+    save_final_model(raw_file, model, cfg)
+    out = {}
+    for name, path in (("cmn", model_file), ("raw", raw_file)):
+        res = CliRunner().invoke(cli, ["extract", "--model", str(path), "--cuts", str(cuts_file), "--device", "cpu",
+                                       "--out-dir", str(tmp_path / name)])
+        assert res.exit_code == 0, res.output
+        out[name] = read_embeddings(tmp_path / name / "embeddings.npz")[1]
+    cut = CutSet.from_file(cuts_file)[0]
+    feats = compute_fbank(load_cut_audio(cut), cut.sampling_rate, {**cfg["features"], "dither": 0.0})
+    assert np.allclose(out["raw"][0], model_embedder(model)(feats[None])[0], atol=1e-5)
+    assert not np.allclose(out["raw"], out["cmn"], atol=1e-3)
+
+
 def test_cli_logmel_stats_baseline(cuts_file, tmp_path):
     from spkssl.cli import cli
 
