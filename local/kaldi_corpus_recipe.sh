@@ -116,10 +116,12 @@ fi
 
 if stage_enabled 4 && ! stage_done "$exp/round0" train; then
   mode=contrastive
-  [ "$supervised" = true ] && mode=classification
+  epochs=$(spkssl config get "$exp/config.yaml" train.round0_epochs)
+  # the supervised reference is a round whose labels are the true ones: the rounds' budget
+  [ "$supervised" = true ] && mode=classification && epochs=0
   log "Stage 4: round 0 ($mode) training in $exp/round0"
   "$SPKSSL_ROOT/local/train.sh" \
-    --epochs "$(spkssl config get "$exp/config.yaml" train.round0_epochs)" \
+    --epochs "$epochs" \
     --mode "$mode" \
     --ngpu "$ngpu" \
     --cmd "$cuda_cmd" \
