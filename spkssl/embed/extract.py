@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from spkssl.data.audio import load_cut_audio
 from spkssl.embed.baseline import logmel_stats
-from spkssl.features.fbank import DEFAULT_FBANK, apply_cmn, compute_fbank, fbank_cfg
+from spkssl.features.fbank import DEFAULT_FBANK, apply_cmn, compute_fbank
 from spkssl.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -105,7 +105,7 @@ def extract_cuts(
     Args:
         embedder: maps ``[B, T, F]`` to ``[B, E]`` (:func:`model_embedder`, :func:`logmel_stats_embedder`).
         feat_cfg: fbank options for cuts without stored features (a whole ``features`` section
-            is fine: its non-fbank keys such as ``cmn`` are ignored here; pass ``cmn`` explicitly).
+            is fine; its ``cmn`` key is not read here: pass ``cmn``).
         chunk_seconds: chunk length for long utterances; ``None`` embeds whole utterances only.
         max_batch_frames: upper bound on ``B * T`` per call of ``embedder``.
 
@@ -113,7 +113,6 @@ def extract_cuts(
         ExtractionError: duplicate cut ids, unreadable cuts, or a cut left without an embedding.
     """
     cuts = list(cuts)
-    feat_cfg = fbank_cfg(feat_cfg)
     ids = [c.id for c in cuts]
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
