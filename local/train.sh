@@ -30,6 +30,7 @@ round_dir=$4
 
 args=(--config "$config" --cuts "$cuts" --aug-dir "$aug_dir" --out-dir "$round_dir" --mode "$mode")
 [ -n "$init_from" ] && args+=(--init-from "$init_from")
+[[ $epochs =~ ^[0-9]+$ ]] || die "--epochs (train.round0_epochs in the recipes) must be a whole number >= 0, got '$epochs'"
 [ "$epochs" -gt 0 ] && args+=(--set "train.epochs=$epochs")
 
 if [ "$ngpu" -gt 1 ]; then
