@@ -30,7 +30,7 @@ spkssl config resolve egs/voxceleb/conf/resnet34.yaml "$out/config.yaml" \
   --set train.save_every_steps=0
 start=$(date +%s)
 spkssl train --config "$out/config.yaml" --cuts "$out/manifests/train_cuts.jsonl.gz" \
-  --aug-dir "$out/manifests" --out-dir "$out/round0" --mode contrastive --device cuda \
+  --aug-dir "$out/manifests" --out-dir "$out/round0" --objective contrastive --device cuda \
   --max-steps "$steps" 2>&1 | grep -v "it/s\]$" | tail -40
 echo "wall seconds for $steps steps incl. start-up: $(( $(date +%s) - start ))"
 python - "$out/round0/tensorboard" <<'PY'

@@ -1,20 +1,26 @@
 """Experiment configuration: package defaults + recipe YAML + command-line overrides.
 
-Every section's defaults live in ``spkssl/configs/<section>.yaml``; a recipe's
-``conf/*.yaml`` overrides a subset, and ``key.sub=value`` strings override last.
-An unknown key anywhere is an error that names it (and the closest known key),
-so a typo never silently falls back to a default.  Keys under a mapping named
-``kwargs`` or ``extra`` are free-form (passed to a constructor that checks them).
+Every section's defaults live in ``spkssl/configs/<section>.yaml`` and nowhere
+else; a recipe's ``conf/*.yaml`` overrides a subset, and ``key.sub=value`` strings
+override last.  :func:`load_config` is the one entry point every command uses, for
+a recipe YAML and for an experiment's resolved ``config.yaml`` alike (resolving is
+idempotent).  An unknown key anywhere is an error that names it (and the closest
+known key), so a typo never silently falls back to a default.  Keys under a
+mapping named ``kwargs``, ``extra``, ``trials`` or ``val_trials`` are free-form
+(constructor options, or trial-list names).
 
 Example:
-    >>> cfg = resolve_config(None, ["train.epochs=3"])
+    >>> cfg = load_config(None, ["train.epochs=3"])
     >>> cfg["train"]["epochs"]
     3
+    >>> section_defaults("features")["num_mel_bins"]
+    80
 """
 from __future__ import annotations
 
 import copy
 import difflib
+import functools
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -23,19 +29,46 @@ import yaml
 from spkssl.utils.io import write_text_atomic
 
 CONFIG_DIR = Path(__file__).with_name("configs")
-FREE_FORM_KEYS = {"kwargs", "extra"}
+FREE_FORM_KEYS = {"kwargs", "extra", "trials", "val_trials"}
 
 
 class ConfigError(ValueError):
     """A configuration file or override is malformed or names an unknown key."""
 
 
+@functools.lru_cache(maxsize=8)
+def _read_defaults(stamp: tuple[tuple[str, int], ...]) -> dict[str, Any]:
+    return {Path(name).stem: yaml.safe_load(Path(name).read_text()) or {} for name, _ in stamp}
+
+
+def _defaults() -> dict[str, Any]:
+    """The parsed default files, re-read only when a file (or ``CONFIG_DIR``) changes."""
+    paths = sorted(CONFIG_DIR.glob("*.yaml"))
+    return _read_defaults(tuple((str(p), p.stat().st_mtime_ns) for p in paths))
+
+
 def load_defaults() -> dict[str, Any]:
-    """All package defaults: one top-level section per ``configs/*.yaml`` file."""
-    out: dict[str, Any] = {}
-    for path in sorted(CONFIG_DIR.glob("*.yaml")):
-        out[path.stem] = yaml.safe_load(path.read_text()) or {}
-    return out
+    """All package defaults: one top-level section per ``configs/*.yaml`` file (a fresh copy)."""
+    return copy.deepcopy(_defaults())
+
+
+def section_defaults(section: str) -> dict[str, Any]:
+    """The package defaults of one section (a fresh copy), e.g. ``section_defaults("score")``."""
+    defaults = _defaults()
+    if section not in defaults:
+        raise ConfigError(f"no config section '{section}'; known: {sorted(defaults)}")
+    return copy.deepcopy(defaults[section])
+
+
+def with_defaults(section: str, partial: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A (possibly partial) section completed with its package defaults; unknown keys are errors.
+
+    >>> with_defaults("score", {"mean_sub": False})["asnorm"]["top_n"]
+    300
+    """
+    cfg = {section: section_defaults(section)}
+    _merge(cfg, {section: dict(partial or {})}, "", False)
+    return cfg[section]
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
@@ -98,7 +131,7 @@ def parse_override(item: str) -> dict[str, Any]:
 def resolve_config(
     path: str | Path | None, overrides: Iterable[str] = (), base: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Defaults (or ``base``) ← YAML at ``path`` ← ``overrides``; checked for unknown keys."""
+    """Defaults (or ``base``) ← YAML at ``path`` ← ``overrides``; unknown keys are errors."""
     cfg = copy.deepcopy(dict(base)) if base is not None else load_defaults()
     if path is not None:
         _merge(cfg, load_yaml(path), "", False)
@@ -107,14 +140,22 @@ def resolve_config(
     return cfg
 
 
+def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -> dict[str, Any]:
+    """The configuration a command runs with: package defaults ← ``path`` ← ``overrides``.
+
+    ``path`` is a recipe YAML or an experiment's resolved ``config.yaml``; ``None``
+    means the package defaults alone.  Every ``spkssl`` command loads its config
+    here, so ``--set a.b=v`` means the same everywhere.
+
+    Raises:
+        ConfigError: the file is missing or malformed, or a key is unknown (named).
+    """
+    return resolve_config(path, overrides)
+
+
 def save_config(cfg: Mapping[str, Any], path: str | Path) -> None:
     """Write the resolved config atomically (the copy every later stage reads)."""
     write_text_atomic(path, yaml.safe_dump(dict(cfg), sort_keys=False))
-
-
-def load_resolved(path: str | Path) -> dict[str, Any]:
-    """Read a resolved ``config.yaml`` and check it against the package defaults."""
-    return resolve_config(path, ())
 
 
 def diff_configs(a: Mapping[str, Any], b: Mapping[str, Any], where: str = "") -> list[str]:

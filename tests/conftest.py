@@ -24,3 +24,29 @@ def speechocean_dir() -> Path:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def edit_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """``edit_defaults("features", num_mel_bins=40)``: a copy of spkssl/configs with one section changed.
+
+    The package reads its defaults from the copy for the rest of the test, as if the
+    user had edited ``spkssl/configs/<section>.yaml``.
+    """
+    import shutil
+
+    import yaml
+
+    import spkssl.config
+
+    folder = tmp_path / "configs"
+    shutil.copytree(spkssl.config.CONFIG_DIR, folder)
+    monkeypatch.setattr(spkssl.config, "CONFIG_DIR", folder)
+
+    def edit(section: str, **values: object) -> None:
+        path = folder / f"{section}.yaml"
+        data = yaml.safe_load(path.read_text())
+        data.update(values)
+        path.write_text(yaml.safe_dump(data))
+
+    return edit

@@ -1,20 +1,166 @@
 #!/usr/bin/env bash
-# spkssl recipe "mini": the whole method on a synthetic multi-speaker corpus.
+# spkssl recipe "mini": the whole method on a synthetic corpus, in minutes on 2 CPU cores.
 #
-# Needs nothing but the package: stage 0 synthesises speakers with stable voices
-# (F0, vocal-tract length, tilt, breathiness) and varied content, channel and
-# noise; then the stages of every Kaldi-format corpus run on it, in minutes on 2 CPU cores.
-#   ./run.sh                              # every stage
-#   ./run.sh --synth-opts "--num-train-speakers 80 --seed 1" --corpus-dir data/synth80 --tag mini80
-#   ./run.sh --help                       # every option
-# Stages: ../../local/kaldi_corpus_recipe.sh.
+# Stage 0 synthesises speakers with stable voices (F0, vocal-tract length, tilt,
+# breathiness) and varied content, channel and noise, as Kaldi data dirs; stages 1-3
+# turn them into Lhotse manifests, trials, augmentation sources and fbank; stages 4-7
+# are the method, the same calls in every recipe (docs/architecture.md maps each to its code).
+#   ./run.sh                                   # every stage
+#   ./run.sh --overrides "synth.num_train_speakers=80 synth.seed=1" --corpus-dir data/synth80 --tag mini80
+#   ./run.sh --supervised true                 # reference: round 0 on the TRUE labels
+#   ./run.sh --help                            # every option
 set -euo pipefail
 cd "$(dirname "$0")"
+. ../../path.sh
+. ../../cmd.sh
 
-exec ../../local/kaldi_corpus_recipe.sh \
-  --corpus-dir data/synth \
-  --synth true \
-  --synth-opts "--num-train-speakers 40 --num-test-speakers 20 --utts-per-speaker 16 --seed 0" \
-  --conf conf/mini.yaml \
-  --tag mini \
-  "$@"
+# ---- options: each one can be given as --name value ----
+stage=0
+stop_stage=7
+corpus_dir=data/synth  # stage 0 writes the Kaldi data dirs train/, test/ and trials/test.trials here
+conf=conf/mini.yaml
+overrides=          # config overrides, e.g. "train.epochs=2 rounds.num_rounds=1"
+tag=mini
+supervised=false    # true: the reference, round 0 trained on the TRUE labels, in exp/<tag>_supervised
+nj=2                # parallel jobs for fbank and extraction
+ngpu=0              # 0: CPU; 1: one GPU; N > 1: DDP over N GPUs of this node
+start_round=1       # first pseudo-label round of stage 6
+force=false         # true: redo the stages that run, even when finished
+data_dir=data       # manifests, trials, fbank
+exp_root=exp        # experiments go to <exp-root>/<tag>
+. parse_options.sh
+. recipe_lib.sh
+
+exp=$exp_root/$tag
+if [ "$supervised" = true ]; then
+  exp=${exp}_supervised
+  overrides="rounds.round0_objective=supervised rounds.num_rounds=0 $overrides"
+fi
+set_args=()
+for o in $overrides; do set_args+=(--set "$o"); done
+mkdir -p "$exp"
+spkssl config resolve \
+  "$conf" \
+  "$exp/config.yaml" \
+  --set "inputs.data_dir=$data_dir" \
+  "${set_args[@]}"
+
+if stage_enabled 0 && ! stage_done "$corpus_dir" synth; then
+  log "Stage 0: synthesising the corpus (config section synth) into $corpus_dir"
+  spkssl synth \
+    "$corpus_dir" \
+    --config "$exp/config.yaml"
+  mark_stage_done "$corpus_dir" synth
+fi
+
+if stage_enabled 1 && ! stage_done "$data_dir" manifests; then
+  log "Stage 1: Lhotse manifests and trials from $corpus_dir; validation trials over training speakers"
+  for part in train test; do
+    spkssl prepare kaldi-dir \
+      "$corpus_dir/$part" \
+      "$data_dir/manifests" \
+      --prefix "$part" \
+      --audio-root "$corpus_dir" \
+      --config "$exp/config.yaml"
+  done
+  spkssl prepare trials \
+    "$corpus_dir/trials/test.trials" \
+    "$data_dir/trials/test.trials" \
+    --cuts "$data_dir/manifests/test_cuts.jsonl.gz"
+  spkssl prepare val-trials \
+    "$data_dir/manifests/train_cuts.jsonl.gz" \
+    "$data_dir/trials/val.trials" \
+    --config "$exp/config.yaml"
+  mark_stage_done "$data_dir" manifests
+fi
+
+if stage_enabled 2 && ! stage_done "$data_dir" aug_sources; then
+  log "Stage 2: simulated augmentation sources: coloured noise, tone music, babble of training utterances, RIRs"
+  spkssl prepare aug-sources \
+    "$data_dir/manifests" \
+    --train-cuts "$data_dir/manifests/train_cuts.jsonl.gz" \
+    --config "$exp/config.yaml"
+  mark_stage_done "$data_dir" aug_sources
+fi
+
+if stage_enabled 3 && ! stage_done "$data_dir" fbank; then
+  log "Stage 3: kaldi-native-fbank features of the train and test cuts, stored through Lhotse"
+  for part in train test; do
+    spkssl compute-fbank \
+      "$data_dir/manifests/${part}_cuts.jsonl.gz" \
+      "$data_dir/manifests/${part}_cuts_fbank.jsonl.gz" \
+      --storage-dir "$data_dir/fbank/$part" \
+      --nj "$nj" \
+      --config "$exp/config.yaml" \
+      --force "$force"
+  done
+  mark_stage_done "$data_dir" fbank
+fi
+
+# ==== method stages 4-7: the same calls in every recipe (tests/recipes/test_recipe_shape.py) ====
+# Each command reads $exp/config.yaml; spkssl/experiment.py decides what round r trains on.
+
+if stage_enabled 4 && ! stage_done "$exp/round0" train; then
+  log "Stage 4: round 0 (rounds.round0_objective) into $exp/round0; log: $exp/round0/log/train.log"
+  $cuda_cmd "$exp/round0/log/train.log" \
+    spkssl train \
+      --exp "$exp" \
+      --round 0 \
+      --ngpu "$ngpu" \
+      --force "$force"
+  mark_stage_done "$exp/round0" train
+fi
+
+if stage_enabled 5 && ! stage_done "$exp/round0" scored; then
+  log "Stage 5: embed the training and test cuts with the log-mel baseline and round 0; score every trial list"
+  for system in baseline round0; do
+    spkssl extract \
+      --exp "$exp" \
+      --system "$system" \
+      --nj "$nj" \
+      --cmd "$extract_cmd" \
+      --force "$force"
+    spkssl score \
+      --exp "$exp" \
+      --system "$system"
+  done
+  mark_stage_done "$exp/round0" scored
+fi
+
+if stage_enabled 6; then
+  for r in $(seq "$start_round" "$(spkssl config get "$exp/config.yaml" rounds.num_rounds)"); do
+    if stage_done "$exp/round$r" round; then
+      log "Stage 6: round $r already finished ($exp/round$r/.round.done)"
+      continue
+    fi
+    log "Stage 6: round $r: cluster round $((r - 1)) embeddings into pseudo speakers, train on them, embed, score"
+    spkssl cluster \
+      --exp "$exp" \
+      --round "$r" \
+      --force "$force"
+    $cuda_cmd "$exp/round$r/log/train.log" \
+      spkssl train \
+        --exp "$exp" \
+        --round "$r" \
+        --ngpu "$ngpu" \
+        --force "$force"
+    spkssl extract \
+      --exp "$exp" \
+      --system "round$r" \
+      --nj "$nj" \
+      --cmd "$extract_cmd" \
+      --force "$force"
+    spkssl score \
+      --exp "$exp" \
+      --system "round$r"
+    mark_stage_done "$exp/round$r" round
+  done
+fi
+
+if stage_enabled 7; then
+  log "Stage 7: $exp/RESULTS*.md and plots over every round"
+  spkssl report \
+    --exp "$exp" \
+    --reference "supervised (true labels)=${exp}_supervised" \
+    --force "$force"
+fi

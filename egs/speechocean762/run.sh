@@ -2,20 +2,167 @@
 # spkssl recipe: iterative self-supervised speaker embeddings on speechocean762.
 #
 # Trains on speechocean762 train/ WITHOUT its speaker labels and tests on the
-# speaker-disjoint test/ trials.  Runs with no options on the shared corpus:
-#   ./run.sh                              # every stage, CPU configuration
-#   ./run.sh --stage 6 --stop-stage 7     # resume at the rounds
-#   ./run.sh --supervised true            # reference: same recipe on the TRUE labels
+# speaker-disjoint test/ trials.  Stages 0-3 turn the Kaldi data dirs into Lhotse
+# manifests, trials, augmentation sources and fbank; stages 4-7 are the method,
+# the same calls in every recipe (docs/architecture.md maps each to its code).
+#   ./run.sh                                   # every stage, CPU configuration
+#   ./run.sh --stage 6 --stop-stage 7          # resume at the rounds
+#   ./run.sh --supervised true                 # reference: round 0 on the TRUE labels
 #   ./run.sh --overrides "train.epochs=2 rounds.num_rounds=1" --tag quick
-#   ./run.sh --help                       # every option
-# The stages (0 corpus, 1 manifests+trials, 2 augmentation sources, 3 fbank, 4 round 0,
-# 5 embed+score, 6 rounds 1..R, 7 RESULTS.md) are those of every Kaldi-format corpus:
-# ../../local/kaldi_corpus_recipe.sh.
+#   ./run.sh --help                            # every option
 set -euo pipefail
 cd "$(dirname "$0")"
+. ../../path.sh
+. ../../cmd.sh
 
-exec ../../local/kaldi_corpus_recipe.sh \
-  --corpus-dir "$(cd ../../.. && pwd)/shared/data/speechocean762" \
-  --conf conf/cpu.yaml \
-  --tag cpu \
-  "$@"
+# ---- options: each one can be given as --name value ----
+stage=0
+stop_stage=7
+corpus_dir=$(cd ../../.. && pwd)/shared/data/speechocean762  # Kaldi data dirs train/, test/ and trials/test.trials
+musan_dir=          # MUSAN root; empty: simulated noise, music and babble
+rirs_dir=           # RIRS_NOISES root; empty: simulated room impulse responses
+conf=conf/cpu.yaml
+overrides=          # config overrides, e.g. "train.epochs=2 rounds.num_rounds=1"
+tag=cpu
+supervised=false    # true: the reference, round 0 trained on the TRUE labels, in exp/<tag>_supervised
+nj=2                # parallel jobs for fbank and extraction
+ngpu=0              # 0: CPU; 1: one GPU; N > 1: DDP over N GPUs of this node
+start_round=1       # first pseudo-label round of stage 6
+force=false         # true: redo the stages that run, even when finished
+data_dir=data       # manifests, trials, fbank
+exp_root=exp        # experiments go to <exp-root>/<tag>
+. parse_options.sh
+. recipe_lib.sh
+
+exp=$exp_root/$tag
+if [ "$supervised" = true ]; then
+  exp=${exp}_supervised
+  overrides="rounds.round0_objective=supervised rounds.num_rounds=0 $overrides"
+fi
+set_args=()
+for o in $overrides; do set_args+=(--set "$o"); done
+mkdir -p "$exp"
+spkssl config resolve \
+  "$conf" \
+  "$exp/config.yaml" \
+  --set "inputs.data_dir=$data_dir" \
+  "${set_args[@]}"
+
+if stage_enabled 0; then
+  log "Stage 0: corpus is local at $corpus_dir (nothing to download)"
+  [ -f "$corpus_dir/train/wav.scp" ] || die "corpus not found: $corpus_dir/train/wav.scp"
+fi
+
+if stage_enabled 1 && ! stage_done "$data_dir" manifests; then
+  log "Stage 1: Lhotse manifests and trials from $corpus_dir; validation trials over training speakers"
+  for part in train test; do
+    spkssl prepare kaldi-dir \
+      "$corpus_dir/$part" \
+      "$data_dir/manifests" \
+      --prefix "$part" \
+      --audio-root "$corpus_dir" \
+      --config "$exp/config.yaml"
+  done
+  spkssl prepare trials \
+    "$corpus_dir/trials/test.trials" \
+    "$data_dir/trials/test.trials" \
+    --cuts "$data_dir/manifests/test_cuts.jsonl.gz"
+  spkssl prepare val-trials \
+    "$data_dir/manifests/train_cuts.jsonl.gz" \
+    "$data_dir/trials/val.trials" \
+    --config "$exp/config.yaml"
+  mark_stage_done "$data_dir" manifests
+fi
+
+if stage_enabled 2 && ! stage_done "$data_dir" aug_sources; then
+  log "Stage 2: augmentation sources: MUSAN / RIRS_NOISES when given, simulated otherwise"
+  spkssl prepare aug-sources \
+    "$data_dir/manifests" \
+    --musan "$musan_dir" \
+    --rirs "$rirs_dir" \
+    --train-cuts "$data_dir/manifests/train_cuts.jsonl.gz" \
+    --config "$exp/config.yaml"
+  mark_stage_done "$data_dir" aug_sources
+fi
+
+if stage_enabled 3 && ! stage_done "$data_dir" fbank; then
+  log "Stage 3: kaldi-native-fbank features of the train and test cuts, stored through Lhotse"
+  for part in train test; do
+    spkssl compute-fbank \
+      "$data_dir/manifests/${part}_cuts.jsonl.gz" \
+      "$data_dir/manifests/${part}_cuts_fbank.jsonl.gz" \
+      --storage-dir "$data_dir/fbank/$part" \
+      --nj "$nj" \
+      --config "$exp/config.yaml" \
+      --force "$force"
+  done
+  mark_stage_done "$data_dir" fbank
+fi
+
+# ==== method stages 4-7: the same calls in every recipe (tests/recipes/test_recipe_shape.py) ====
+# Each command reads $exp/config.yaml; spkssl/experiment.py decides what round r trains on.
+
+if stage_enabled 4 && ! stage_done "$exp/round0" train; then
+  log "Stage 4: round 0 (rounds.round0_objective) into $exp/round0; log: $exp/round0/log/train.log"
+  $cuda_cmd "$exp/round0/log/train.log" \
+    spkssl train \
+      --exp "$exp" \
+      --round 0 \
+      --ngpu "$ngpu" \
+      --force "$force"
+  mark_stage_done "$exp/round0" train
+fi
+
+if stage_enabled 5 && ! stage_done "$exp/round0" scored; then
+  log "Stage 5: embed the training and test cuts with the log-mel baseline and round 0; score every trial list"
+  for system in baseline round0; do
+    spkssl extract \
+      --exp "$exp" \
+      --system "$system" \
+      --nj "$nj" \
+      --cmd "$extract_cmd" \
+      --force "$force"
+    spkssl score \
+      --exp "$exp" \
+      --system "$system"
+  done
+  mark_stage_done "$exp/round0" scored
+fi
+
+if stage_enabled 6; then
+  for r in $(seq "$start_round" "$(spkssl config get "$exp/config.yaml" rounds.num_rounds)"); do
+    if stage_done "$exp/round$r" round; then
+      log "Stage 6: round $r already finished ($exp/round$r/.round.done)"
+      continue
+    fi
+    log "Stage 6: round $r: cluster round $((r - 1)) embeddings into pseudo speakers, train on them, embed, score"
+    spkssl cluster \
+      --exp "$exp" \
+      --round "$r" \
+      --force "$force"
+    $cuda_cmd "$exp/round$r/log/train.log" \
+      spkssl train \
+        --exp "$exp" \
+        --round "$r" \
+        --ngpu "$ngpu" \
+        --force "$force"
+    spkssl extract \
+      --exp "$exp" \
+      --system "round$r" \
+      --nj "$nj" \
+      --cmd "$extract_cmd" \
+      --force "$force"
+    spkssl score \
+      --exp "$exp" \
+      --system "round$r"
+    mark_stage_done "$exp/round$r" round
+  done
+fi
+
+if stage_enabled 7; then
+  log "Stage 7: $exp/RESULTS*.md and plots over every round"
+  spkssl report \
+    --exp "$exp" \
+    --reference "supervised (true labels)=${exp}_supervised" \
+    --force "$force"
+fi

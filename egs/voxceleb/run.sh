@@ -3,19 +3,19 @@
 #
 # Trains on VoxCeleb2 dev WITHOUT speaker labels (contrastive round 0, then k-means
 # pseudo labels and AAM classification rounds), tests on VoxCeleb1-O (and -E/-H when
-# their lists are given).  Set the corpus paths below or pass them as options:
+# their lists are given).  Stages 0-3 prepare the corpora; stages 4-7 are the method,
+# the same calls in every recipe (docs/architecture.md maps each to its code).
 #   ./run.sh --vox1-dir /data/voxceleb1 --vox2-dir /data/voxceleb2 \
 #            --musan-dir /data/musan --rirs-dir /data/RIRS_NOISES
-#   ./run.sh --ngpu 8 --stage 4             # round 0 on 8 GPUs of one node (torchrun)
-#   ./run.sh --stage 6 --start-round 3      # redo from round 3
-# Stages: 0 check corpora, 1 manifests+trials (+ m4a->flac), 2 augmentation sources,
-# 3 fbank (eval set), 4 round 0, 5 embed+score, 6 rounds 1..R, 7 RESULTS.md.
+#   ./run.sh --ngpu 8 --stage 4 --stop-stage 4   # round 0 on 8 GPUs of one node (torchrun)
+#   ./run.sh --stage 6 --start-round 3           # continue from round 3
+#   ./run.sh --help                              # every option
 set -euo pipefail
 cd "$(dirname "$0")"
 . ../../path.sh
 . ../../cmd.sh
 
-# ---- defaults (every one can be given as --name value) ----
+# ---- options: each one can be given as --name value ----
 stage=0
 stop_stage=7
 vox1_dir=/data/voxceleb1       # wav/idNNNNN/<video>/NNNNN.wav + vox1_meta.csv
@@ -25,37 +25,46 @@ vox1_e_trials=                               # e.g. $vox1_dir/list_test_all2.txt
 vox1_h_trials=                               # e.g. $vox1_dir/list_test_hard2.txt
 musan_dir=                     # MUSAN root; empty: simulated noise, music and babble
 rirs_dir=                      # RIRS_NOISES root; empty: simulated room impulse responses
-vox2_flac_dir=                 # if set: convert VoxCeleb2 m4a to FLAC here once (stage 1)
+vox2_flac_dir=                 # if set: convert VoxCeleb2 m4a to FLAC here once (stage 1) and train on it
 conf=conf/resnet34.yaml
-overrides=                     # space-separated section.key=value config overrides
+overrides=                     # config overrides, e.g. "train.epochs=5 cluster.num_clusters=6000"
 tag=resnet34
-backends="cosine"
-nj=16
-ngpu=1
-device=auto
-start_round=1
-force=false
-data_dir=data                  # manifests, trials, fbank (relative to this recipe directory)
+supervised=false               # true: the reference, round 0 trained on the TRUE labels, in exp/<tag>_supervised
+nj=16                          # parallel jobs for manifests, fbank and extraction
+ngpu=1                         # 0: CPU; 1: one GPU; N > 1: DDP over N GPUs of this node
+start_round=1                  # first pseudo-label round of stage 6
+force=false                    # true: redo the stages that run, even when finished
+data_dir=data                  # manifests, trials, fbank
 exp_root=exp                   # experiments go to <exp-root>/<tag>
-help_message="Usage: $0 [--vox1-dir D] [--vox2-dir D] [--vox1-o-trials F] [--vox1-e-trials F] [--vox1-h-trials F] [--musan-dir D] [--rirs-dir D] [--vox2-flac-dir D] [--conf F] [--tag T] [--overrides 'a.b=v'] [--ngpu N] [--nj N] [--data-dir D] [--exp-root D] [--stage N] [--stop-stage M] [--start-round R]"
-. "$SPKSSL_ROOT/local/parse_options.sh"
-. "$SPKSSL_ROOT/local/recipe_lib.sh"
+. parse_options.sh
+. recipe_lib.sh
 
-data=$data_dir
-manifests=$data/manifests
+# Where stages 1-3 put the corpus; the method stages read it from $exp/config.yaml (inputs).
+train_cuts=vox2_dev_cuts.jsonl.gz
+[ -n "$vox2_flac_dir" ] && train_cuts=vox2_dev_flac_cuts.jsonl.gz
+eval_cuts=vox1_test_cuts.jsonl.gz
+[ -n "$vox1_e_trials$vox1_h_trials" ] && eval_cuts=vox1_all_cuts.jsonl.gz
+trial_lists=vox1_o
+[ -n "$vox1_e_trials" ] && trial_lists="$trial_lists vox1_e"
+[ -n "$vox1_h_trials" ] && trial_lists="$trial_lists vox1_h"
+
 exp=$exp_root/$tag
-train_cuts=$manifests/vox2_dev_cuts.jsonl.gz
-eval_cuts=$manifests/vox1_test_cuts.jsonl.gz
-[ -n "$vox1_e_trials$vox1_h_trials" ] && eval_cuts=$manifests/vox1_all_cuts.jsonl.gz
-trials="vox1_o=$data/trials/vox1_o.trials"
-[ -n "$vox1_e_trials" ] && trials="$trials vox1_e=$data/trials/vox1_e.trials"
-[ -n "$vox1_h_trials" ] && trials="$trials vox1_h=$data/trials/vox1_h.trials"
-eval_fbank=${eval_cuts%_cuts.jsonl.gz}_cuts_fbank.jsonl.gz
-
+if [ "$supervised" = true ]; then
+  exp=${exp}_supervised
+  overrides="rounds.round0_objective=supervised rounds.num_rounds=0 $overrides"
+fi
+set_args=()
+for o in $overrides; do set_args+=(--set "$o"); done
+for name in $trial_lists; do set_args+=(--set "inputs.trials.$name=trials/$name.trials"); done
 mkdir -p "$exp"
-override_args=()
-for o in $overrides; do override_args+=(--set "$o"); done
-spkssl config resolve "$conf" "$exp/config.yaml" "${override_args[@]}"
+spkssl config resolve \
+  "$conf" \
+  "$exp/config.yaml" \
+  --set "inputs.data_dir=$data_dir" \
+  --set "inputs.train_cuts=manifests/$train_cuts" \
+  --set "inputs.embed_cuts=null" \
+  --set "inputs.eval_cuts=manifests/${eval_cuts%.jsonl.gz}_fbank.jsonl.gz" \
+  "${set_args[@]}"
 
 if stage_enabled 0; then
   log "Stage 0: checking corpora (no download: get VoxCeleb from its official site)"
@@ -64,110 +73,118 @@ if stage_enabled 0; then
   [ -f "$vox1_o_trials" ] || die "Vox1-O trial list not found: $vox1_o_trials"
 fi
 
-if stage_enabled 1 && ! stage_done "$data" manifests; then
+if stage_enabled 1 && ! stage_done "$data_dir" manifests; then
   log "Stage 1: Lhotse manifests for VoxCeleb1/2 and Kaldi-form trials"
   spkssl prepare voxceleb \
-    "$manifests" \
+    "$data_dir/manifests" \
     --vox1 "$vox1_dir" \
     --vox2 "$vox2_dir" \
     --num-jobs "$nj" \
     --config "$exp/config.yaml"
   if [ -n "$vox2_flac_dir" ]; then
     spkssl prepare convert-audio \
-      "$train_cuts" \
-      "$manifests/vox2_dev_flac_cuts.jsonl.gz" \
+      "$data_dir/manifests/vox2_dev_cuts.jsonl.gz" \
+      "$data_dir/manifests/vox2_dev_flac_cuts.jsonl.gz" \
       --audio-dir "$vox2_flac_dir" \
       --nj "$nj"
   fi
-  for item in $trials; do
-    name=${item%%=*}
+  for name in $trial_lists; do
     list_var=${name}_trials
     spkssl prepare trials \
       "${!list_var}" \
-      "$data/trials/$name.trials" \
-      --cuts "$eval_cuts"
+      "$data_dir/trials/$name.trials" \
+      --cuts "$data_dir/manifests/$eval_cuts"
   done
-  mark_stage_done "$data" manifests
+  mark_stage_done "$data_dir" manifests
 fi
-[ -n "$vox2_flac_dir" ] && train_cuts=$manifests/vox2_dev_flac_cuts.jsonl.gz
 
-if stage_enabled 2 && ! stage_done "$data" aug_sources; then
-  log "Stage 2: augmentation sources (MUSAN/RIRS when given, simulated otherwise)"
-  source_args=()
-  [ -n "$musan_dir" ] && source_args+=(--musan "$musan_dir")
-  [ -n "$rirs_dir" ] && source_args+=(--rirs "$rirs_dir")
+if stage_enabled 2 && ! stage_done "$data_dir" aug_sources; then
+  log "Stage 2: augmentation sources: MUSAN / RIRS_NOISES when given, simulated otherwise"
   spkssl prepare aug-sources \
-    "$manifests" \
-    "${source_args[@]}" \
-    --train-cuts "$train_cuts" \
+    "$data_dir/manifests" \
+    --musan "$musan_dir" \
+    --rirs "$rirs_dir" \
+    --train-cuts "$data_dir/manifests/$train_cuts" \
     --config "$exp/config.yaml"
-  mark_stage_done "$data" aug_sources
+  mark_stage_done "$data_dir" aug_sources
 fi
 
-if stage_enabled 3 && ! stage_done "$data" fbank; then
-  log "Stage 3: stored fbank for the evaluation set (training computes fbank on the fly)"
+if stage_enabled 3 && ! stage_done "$data_dir" fbank; then
+  log "Stage 3: stored fbank of the evaluation cuts (training computes fbank on the fly)"
   spkssl compute-fbank \
-    "$eval_cuts" \
-    "$eval_fbank" \
-    --storage-dir "$data/fbank/eval" \
+    "$data_dir/manifests/$eval_cuts" \
+    "$data_dir/manifests/${eval_cuts%.jsonl.gz}_fbank.jsonl.gz" \
+    --storage-dir "$data_dir/fbank/eval" \
+    --nj "$nj" \
     --config "$exp/config.yaml" \
-    --nj "$nj"
-  mark_stage_done "$data" fbank
+    --force "$force"
+  mark_stage_done "$data_dir" fbank
 fi
+
+# ==== method stages 4-7: the same calls in every recipe (tests/recipes/test_recipe_shape.py) ====
+# Each command reads $exp/config.yaml; spkssl/experiment.py decides what round r trains on.
 
 if stage_enabled 4 && ! stage_done "$exp/round0" train; then
-  log "Stage 4: round 0 contrastive training on $ngpu GPU(s) in $exp/round0"
-  "$SPKSSL_ROOT/local/train.sh" \
-    --epochs "$(spkssl config get "$exp/config.yaml" train.round0_epochs)" \
-    --mode contrastive \
-    --ngpu "$ngpu" \
-    --cmd "$cuda_cmd" \
-    "$exp/config.yaml" "$train_cuts" "$manifests" "$exp/round0"
+  log "Stage 4: round 0 (rounds.round0_objective) into $exp/round0; log: $exp/round0/log/train.log"
+  $cuda_cmd "$exp/round0/log/train.log" \
+    spkssl train \
+      --exp "$exp" \
+      --round 0 \
+      --ngpu "$ngpu" \
+      --force "$force"
   mark_stage_done "$exp/round0" train
 fi
 
 if stage_enabled 5 && ! stage_done "$exp/round0" scored; then
-  log "Stage 5: embed VoxCeleb2 dev and the evaluation set with round 0; score"
-  "$SPKSSL_ROOT/local/embed_score.sh" \
-    --train-cuts "$train_cuts" \
-    --eval-cuts "$eval_fbank" \
-    --trials "$trials" \
-    --backends "$backends" \
-    --nj "$nj" \
-    --cmd "$extract_cmd" \
-    --device "$device" \
-    "$exp/config.yaml" "$exp/round0"
+  log "Stage 5: embed the training and test cuts with the log-mel baseline and round 0; score every trial list"
+  for system in baseline round0; do
+    spkssl extract \
+      --exp "$exp" \
+      --system "$system" \
+      --nj "$nj" \
+      --cmd "$extract_cmd" \
+      --force "$force"
+    spkssl score \
+      --exp "$exp" \
+      --system "$system"
+  done
   mark_stage_done "$exp/round0" scored
 fi
 
 if stage_enabled 6; then
-  num_rounds=$(spkssl config get "$exp/config.yaml" rounds.num_rounds)
-  log "Stage 6: rounds $start_round..$num_rounds (cluster → train → embed → score)"
-  for r in $(seq "$start_round" "$num_rounds"); do
-    "$SPKSSL_ROOT/local/run_round.sh" \
-      --train-cuts "$train_cuts" \
-      --eval-cuts "$eval_fbank" \
-      --aug-dir "$manifests" \
-      --trials "$trials" \
-      --backends "$backends" \
+  for r in $(seq "$start_round" "$(spkssl config get "$exp/config.yaml" rounds.num_rounds)"); do
+    if stage_done "$exp/round$r" round; then
+      log "Stage 6: round $r already finished ($exp/round$r/.round.done)"
+      continue
+    fi
+    log "Stage 6: round $r: cluster round $((r - 1)) embeddings into pseudo speakers, train on them, embed, score"
+    spkssl cluster \
+      --exp "$exp" \
+      --round "$r" \
+      --force "$force"
+    $cuda_cmd "$exp/round$r/log/train.log" \
+      spkssl train \
+        --exp "$exp" \
+        --round "$r" \
+        --ngpu "$ngpu" \
+        --force "$force"
+    spkssl extract \
+      --exp "$exp" \
+      --system "round$r" \
       --nj "$nj" \
-      --ngpu "$ngpu" \
-      --device "$device" \
-      --train-cmd "$cuda_cmd" \
-      --extract-cmd "$extract_cmd" \
-      --force "$force" \
-      "$exp" "$r"
+      --cmd "$extract_cmd" \
+      --force "$force"
+    spkssl score \
+      --exp "$exp" \
+      --system "round$r"
+    mark_stage_done "$exp/round$r" round
   done
 fi
 
-if stage_enabled 7 && [ "$force" = false ] && [ -f "$exp/RESULTS.md" ] \
-    && [ -z "$(find "$exp" -path '*/scores/*.json' -newer "$exp/RESULTS.md")" ]; then
-  log "Stage 7: $exp/RESULTS.md is newer than every score; skipping"
-elif stage_enabled 7; then
-  log "Stage 7: $exp/RESULTS.md and plots"
+if stage_enabled 7; then
+  log "Stage 7: $exp/RESULTS*.md and plots over every round"
   spkssl report \
-    --exp-dir "$exp" \
-    --trials-name vox1_o \
-    --trials "$data/trials/vox1_o.trials" \
-    --backend "${backends%% *}"
+    --exp "$exp" \
+    --reference "supervised (true labels)=${exp}_supervised" \
+    --force "$force"
 fi

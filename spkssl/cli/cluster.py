@@ -1,10 +1,17 @@
 """``spkssl cluster``: pseudo speaker labels for the next round from this round's embeddings.
 
-Example::
+In a recipe, round r's labels come from round r-1's training embeddings
+(:meth:`spkssl.experiment.Experiment.cluster_paths`)::
+
+    spkssl cluster --exp exp/mini --round 1
+
+Stand-alone::
 
     spkssl cluster --embeddings exp/x/round0/embeddings/train/embeddings.npz \\
         --cuts data/manifests/train_cuts.jsonl.gz --out-dir exp/x/round1/pseudo \\
-        --config exp/x/config.yaml --num-clusters 125
+        --config exp/x/config.yaml --set cluster.num_clusters=125
+
+The work is done by :func:`spkssl.cluster.pseudo.make_pseudo_labels`.
 """
 from __future__ import annotations
 
@@ -12,43 +19,48 @@ import json
 
 import click
 
-from spkssl.config import ConfigError, resolve_config
+from spkssl.cli.options import config_options, exclusive, exp_option, force_option, load_cli_config, open_experiment
 
 
 @click.command("cluster")
-@click.option("--embeddings", required=True, type=click.Path(exists=True),
-              help="Embeddings: embeddings.npz (ids, embeddings) or a Kaldi xvector.scp.")
-@click.option("--cuts", "cuts", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Training cut set (jsonl.gz) whose cut ids match the embedding ids.")
-@click.option("--out-dir", required=True, type=click.Path(file_okay=False),
-              help="Output dir (e.g. exp/<tag>/round<r>/pseudo).")
-@click.option("--config", "config", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Resolved experiment config (its 'cluster' section is used).")
-@click.option("--set", "overrides", multiple=True, help="Override, e.g. --set cluster.purify_fraction=0.8")
-@click.option("--num-clusters", type=click.IntRange(min=1), default=None,
-              help="Number of pseudo speakers (overrides cluster.num_clusters).")
-@click.option("--seed", type=int, default=None, help="Overrides cluster.seed.")
-@click.option("--device", default=None, help="Overrides cluster.device (auto, cpu, cuda, ...).")
-@click.option("--force", is_flag=True, help="Recompute even if the outputs are complete.")
-def cluster_cmd(
-    embeddings: str, cuts: str, out_dir: str, config: str | None, overrides: tuple[str, ...],
-    num_clusters: int | None, seed: int | None, device: str | None, force: bool,
-) -> None:
-    """Cluster EMBEDDINGS into pseudo speakers; write cuts.jsonl.gz, utt2spk, spk2utt, cluster_stats.json."""
+@exp_option
+@click.option("--round", "round_", type=click.IntRange(min=1), default=None,
+              help="With --exp: the round (>= 1) whose pseudo labels to make from round-1's embeddings.")
+@click.option("--embeddings", type=click.Path(exists=True), default=None,
+              help="Stand-alone: embeddings.npz (ids, embeddings) or a Kaldi xvector.scp.")
+@click.option("--cuts", "cuts", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Stand-alone: training cut set (jsonl.gz) whose cut ids match the embedding ids.")
+@click.option("--out-dir", type=click.Path(file_okay=False), default=None,
+              help="Stand-alone: output dir (e.g. exp/<tag>/round<r>/pseudo).")
+@config_options
+@force_option
+def cluster_cmd(exp: str | None, round_: int | None, embeddings: str | None, cuts: str | None,
+                out_dir: str | None, config: str | None, overrides: tuple[str, ...], force: bool) -> None:
+    """Cluster embeddings into pseudo speakers; write cuts.jsonl.gz, utt2spk, spk2utt, cluster_stats.json."""
     from spkssl.cluster.pseudo import make_pseudo_labels
+    from spkssl.experiment import ExperimentError
 
+    if exp is not None:
+        exclusive(exp=exp, config=config)
+        exclusive(exp=exp, embeddings=embeddings, cuts=cuts, out_dir=out_dir)
+        if round_ is None:
+            raise click.UsageError("--exp needs --round")
+        experiment = open_experiment(exp, overrides)
+        try:
+            emb_path, cuts_path, out = experiment.cluster_paths(round_)
+        except ExperimentError as exc:
+            raise click.ClickException(str(exc)) from exc
+        if not emb_path.is_file():
+            raise click.ClickException(f"round {round_ - 1} has no training embeddings {emb_path}: "
+                                       f"run spkssl extract --exp {exp} --system round{round_ - 1} first")
+        cfg = experiment.cfg["cluster"]
+    else:
+        if not (embeddings and cuts and out_dir):
+            raise click.UsageError("give --exp and --round, or --embeddings, --cuts and --out-dir")
+        emb_path, cuts_path, out = embeddings, cuts, out_dir
+        cfg = load_cli_config(config, overrides)["cluster"]
     try:
-        cfg = resolve_config(config, overrides)["cluster"]
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-    if num_clusters is not None:
-        cfg["num_clusters"] = num_clusters
-    if seed is not None:
-        cfg["seed"] = seed
-    if device is not None:
-        cfg["device"] = device
-    try:
-        stats = make_pseudo_labels(embeddings, cuts, out_dir, cfg, force=force)
+        stats = make_pseudo_labels(emb_path, cuts_path, out, cfg, force=force)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     summary = {k: stats[k] for k in ("num_clusters", "num_utterances", "num_kept", "kept_fraction")}

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 import yaml
 
-from spkssl.config import ConfigError, diff_configs, load_resolved, resolve_config, save_config
+from spkssl.config import ConfigError, diff_configs, load_config, save_config
 
 
 @click.group("config")
@@ -32,14 +32,14 @@ def resolve(conf: str, out: str, overrides: tuple[str, ...], overwrite: bool) ->
     changed options never mixes two configurations in one experiment.
     """
     try:
-        cfg = resolve_config(conf, overrides)
+        cfg = load_config(conf, overrides)
         if Path(out).exists() and not overwrite:
-            old = load_resolved(out)
+            old = load_config(out)
             diff = diff_configs(old, cfg)
             if diff:
                 raise ConfigError(
-                    f"{out} exists with different values for {', '.join(diff)}; "
-                    "use a new experiment tag or --overwrite"
+                    f"{out} exists with different values for {', '.join(diff)}; use a new experiment tag "
+                    "(run.sh --tag), or remove that experiment folder to start it again"
                 )
             click.echo(f"resolved config unchanged: {out}")
             return
@@ -55,7 +55,7 @@ def resolve(conf: str, out: str, overrides: tuple[str, ...], overwrite: bool) ->
 def show(conf: str, overrides: tuple[str, ...]) -> None:
     """Print the resolved configuration."""
     try:
-        click.echo(yaml.safe_dump(resolve_config(conf, overrides), sort_keys=False))
+        click.echo(yaml.safe_dump(load_config(conf, overrides), sort_keys=False))
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -63,13 +63,14 @@ def show(conf: str, overrides: tuple[str, ...]) -> None:
 @config_group.command("get")
 @click.argument("conf", type=click.Path(exists=True, dir_okay=False))
 @click.argument("key")
-def get(conf: str, key: str) -> None:
-    """Print one value of a resolved config (dotted KEY), e.g. for shell scripts.
+@click.option("--set", "overrides", multiple=True, help="Override, e.g. --set rounds.num_rounds=1")
+def get(conf: str, key: str, overrides: tuple[str, ...]) -> None:
+    """Print one value of a resolved config (dotted KEY), e.g. a recipe's loop bound.
 
     Booleans print as true/false, lists space-separated, null as an empty line.
     """
     try:
-        node = load_resolved(conf)
+        node = load_config(conf, overrides)
         for part in key.split("."):
             if not isinstance(node, dict) or part not in node:
                 raise ConfigError(f"{conf}: no key '{key}'")

@@ -15,21 +15,11 @@ from typing import Any
 import click
 from lhotse import CutSet
 
-from spkssl.config import ConfigError, load_resolved, resolve_config
+from spkssl.cli.options import config_options, load_cli_config
 
 
-def _data_cfg(config: str | None) -> dict[str, Any]:
-    try:
-        cfg = load_resolved(config) if config else resolve_config(None, ())
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-    return cfg["data"]
-
-
-_config_opt = click.option(
-    "--config", type=click.Path(exists=True, dir_okay=False), default=None,
-    help="Resolved experiment config.yaml (its 'data' section); default: package defaults.",
-)
+def _data_cfg(config: str | None, overrides: tuple[str, ...]) -> dict[str, Any]:
+    return load_cli_config(config, overrides)["data"]
 
 
 @click.group("prepare")
@@ -43,14 +33,14 @@ def prepare() -> None:
 @click.option("--prefix", required=True, help="Manifest name prefix, e.g. 'train'.")
 @click.option("--audio-root", type=click.Path(exists=True, file_okay=False), default=None,
               help="Base of relative wav.scp paths [default: DATA_DIR's parent].")
-@_config_opt
+@config_options
 def kaldi_dir(data_dir: str, out_dir: str, prefix: str, audio_root: str | None,
-              config: str | None) -> None:
+              config: str | None, overrides: tuple[str, ...]) -> None:
     """Import a Kaldi data dir → OUT_DIR/PREFIX_{recordings,supervisions,cuts}.jsonl.gz."""
     from spkssl.data.kaldi_dir import KaldiDirError, import_kaldi_dir, write_manifests
     from spkssl.data.validate import ManifestError, format_summary, summarize_cuts, validate_cuts
 
-    dcfg = _data_cfg(config)
+    dcfg = _data_cfg(config, overrides)
     try:
         recs, sups, cuts = import_kaldi_dir(data_dir, audio_root, int(dcfg["num_workers"]))
         cuts = validate_cuts(cuts, {**dcfg, "check_audio": "none"})  # headers were just read
@@ -67,12 +57,12 @@ def kaldi_dir(data_dir: str, out_dir: str, prefix: str, audio_root: str | None,
 @prepare.command("validate", short_help="Validate a cut set and print its summary.")
 @click.argument("cuts_path", metavar="CUTS", type=click.Path(exists=True, dir_okay=False))
 @click.option("--decode/--header", default=False, help="Decode all audio instead of reading headers.")
-@_config_opt
-def validate(cuts_path: str, decode: bool, config: str | None) -> None:
+@config_options
+def validate(cuts_path: str, decode: bool, config: str | None, overrides: tuple[str, ...]) -> None:
     """Validate a cut set (audio, durations, sampling rate, ids) and print its summary."""
     from spkssl.data.validate import ManifestError, format_summary, summarize_cuts, validate_cuts
 
-    dcfg = _data_cfg(config)
+    dcfg = _data_cfg(config, overrides)
     if decode:
         dcfg = {**dcfg, "check_audio": "decode"}
     try:
@@ -87,9 +77,12 @@ def validate(cuts_path: str, decode: bool, config: str | None) -> None:
 @click.argument("out", type=click.Path(dir_okay=False))
 @click.option("--cuts", "cuts_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Cut set whose ids the trials must use.")
-def trials(trial_list: str, out: str, cuts_path: str) -> None:
-    """Convert an official (or check a Kaldi) trial LIST → Kaldi trials OUT."""
+@config_options
+def trials(trial_list: str, out: str, cuts_path: str, config: str | None, overrides: tuple[str, ...]) -> None:
+    """Convert an official (or check a Kaldi) trial LIST → Kaldi trials OUT (reads no config value)."""
     from spkssl.data.trials import TrialsError, convert_trials
+
+    load_cli_config(config, overrides)  # a typo in --set is an error here too
 
     ids = {cut.id for cut in CutSet.from_file(cuts_path)}
     try:
@@ -102,11 +95,9 @@ def trials(trial_list: str, out: str, cuts_path: str) -> None:
 @prepare.command("val-trials", short_help="Validation trials over some training speakers.")
 @click.argument("cuts_path", metavar="CUTS", type=click.Path(exists=True, dir_okay=False))
 @click.argument("out", type=click.Path(dir_okay=False))
-@click.option("--num-speakers", default=25, show_default=True, type=click.IntRange(min=2))
-@click.option("--nontarget-per-target", default=4, show_default=True, type=click.IntRange(min=1))
-@click.option("--seed", default=0, show_default=True, type=int)
-def val_trials(cuts_path: str, out: str, num_speakers: int, nontarget_per_target: int, seed: int) -> None:
-    """Kaldi trials OUT over NUM_SPEAKERS speakers of the (training) CUTS.
+@config_options
+def val_trials(cuts_path: str, out: str, config: str | None, overrides: tuple[str, ...]) -> None:
+    """Kaldi trials OUT over data.validation.num_speakers speakers of the (training) CUTS.
 
     The labels of these speakers only measure embeddings (to choose settings
     without looking at the test trials); training never reads them.
@@ -114,9 +105,10 @@ def val_trials(cuts_path: str, out: str, num_speakers: int, nontarget_per_target
     from spkssl.data.trials import TrialsError, validation_trials
     from spkssl.utils.io import write_text_atomic
 
+    v = _data_cfg(config, overrides)["validation"]
     pairs = [(c.id, c.supervisions[0].speaker) for c in CutSet.from_file(cuts_path) if c.supervisions]
     try:
-        trials = validation_trials(pairs, num_speakers, seed, nontarget_per_target)
+        trials = validation_trials(pairs, int(v["num_speakers"]), int(v["seed"]), int(v["nontarget_per_target"]))
     except TrialsError as exc:
         raise click.ClickException(f"{cuts_path}: {exc}") from exc
     write_text_atomic(out, "".join(f"{a} {b} {lab}\n" for a, b, lab in trials))
@@ -130,14 +122,14 @@ def val_trials(cuts_path: str, out: str, num_speakers: int, nontarget_per_target
 @click.option("--vox2", type=click.Path(exists=True, file_okay=False), default=None,
               help="VoxCeleb2 root (vox2_meta.csv, **/*.m4a).")
 @click.option("--num-jobs", default=1, show_default=True, type=click.IntRange(min=1))
-@_config_opt
+@config_options
 def voxceleb(out_dir: str, vox1: str | None, vox2: str | None, num_jobs: int,
-             config: str | None) -> None:
+             config: str | None, overrides: tuple[str, ...]) -> None:
     """VoxCeleb → OUT_DIR/{vox1_dev,vox1_test,vox2_dev}_{recordings,supervisions,cuts}.jsonl.gz."""
     from spkssl.data.validate import ManifestError, format_summary, summarize_cuts, validate_cuts
     from spkssl.data.voxceleb import VoxCelebError, prepare_voxceleb_sets
 
-    dcfg = _data_cfg(config)
+    dcfg = _data_cfg(config, overrides)
     try:
         sets = prepare_voxceleb_sets(out_dir, vox1, vox2, num_jobs)
         for name, cuts in sets.items():
@@ -154,13 +146,18 @@ def voxceleb(out_dir: str, vox1: str | None, vox2: str | None, num_jobs: int,
               help="Where the converted files go (AUDIO_DIR/<speaker>/<cut id>.flac).")
 @click.option("--format", "fmt", default="flac", show_default=True, type=click.Choice(["flac", "wav"]))
 @click.option("--nj", default=1, show_default=True, type=click.IntRange(min=1), help="Parallel processes.")
-def convert_audio(in_cuts: str, out_cuts: str, audio_dir: str, fmt: str, nj: int) -> None:
+@config_options
+def convert_audio(in_cuts: str, out_cuts: str, audio_dir: str, fmt: str, nj: int, config: str | None,
+                  overrides: tuple[str, ...]) -> None:
     """IN_CUTS (e.g. VoxCeleb2 m4a) -> audio files under --audio-dir and OUT_CUTS pointing at them.
 
     Resumable: files already converted are reused; OUT_CUTS appears only when all are done.
+    Reads no config value.
     """
     from spkssl.data.audio import AudioError
     from spkssl.data.convert import convert_cuts_audio
+
+    load_cli_config(config, overrides)  # a typo in --set is an error here too
 
     try:
         convert_cuts_audio(in_cuts, out_cuts, audio_dir, fmt=fmt, num_jobs=nj)
@@ -171,23 +168,27 @@ def convert_audio(in_cuts: str, out_cuts: str, audio_dir: str, fmt: str, nj: int
 
 @prepare.command("aug-sources", short_help="Noise/music/babble/RIR source manifests.")
 @click.argument("out_dir", type=click.Path(file_okay=False))
-@click.option("--musan", type=click.Path(exists=True, file_okay=False), default=None,
-              help="MUSAN root; without it noise/music/babble are generated.")
-@click.option("--rirs", type=click.Path(exists=True, file_okay=False), default=None,
-              help="RIRS_NOISES root; without it RIRs are simulated.")
+@click.option("--musan", default=None,
+              help="MUSAN root; without it (or empty) noise/music/babble are generated.")
+@click.option("--rirs", default=None,
+              help="RIRS_NOISES root; without it (or empty) RIRs are simulated.")
 @click.option("--train-cuts", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Training cut set for babble (needed without --musan).")
 @click.option("--audio-dir", type=click.Path(file_okay=False), default=None,
               help="Where generated audio goes [default: OUT_DIR/../aug_audio].")
 @click.option("--seed", default=0, show_default=True, type=int)
-@_config_opt
+@config_options
 def aug_sources(out_dir: str, musan: str | None, rirs: str | None, train_cuts: str | None,
-                audio_dir: str | None, seed: int, config: str | None) -> None:
+                audio_dir: str | None, seed: int, config: str | None, overrides: tuple[str, ...]) -> None:
     """Write OUT_DIR/aug_{noise,music,babble,rir}_recordings.jsonl.gz (real corpora or generated)."""
     from spkssl.data.audio import AudioError
     from spkssl.data.augsources import AugSourcesError, prepare_aug_sources
 
-    dcfg = _data_cfg(config)
+    dcfg = _data_cfg(config, overrides)
+    musan, rirs = musan or None, rirs or None  # a recipe passes its empty option on: simulate
+    for flag, path in (("--musan", musan), ("--rirs", rirs)):
+        if path is not None and not Path(path).is_dir():
+            raise click.BadParameter(f"folder not found: {path}", param_hint=flag)
     try:
         paths = prepare_aug_sources(out_dir, musan, rirs, train_cuts, audio_dir, seed,
                                     dcfg["aug_sources"], int(dcfg["sampling_rate"]))

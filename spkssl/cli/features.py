@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from spkssl.config import ConfigError, load_resolved, resolve_config
+from spkssl.cli.options import config_options, force_option, load_cli_config
 
 
 @click.command("compute-fbank")
@@ -20,20 +20,18 @@ from spkssl.config import ConfigError, load_resolved, resolve_config
               help="Folder for the feature .npy files.")
 @click.option("--nj", default=1, show_default=True, type=click.IntRange(min=1),
               help="Parallel processes.")
-@click.option("--config", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Resolved experiment config.yaml (its 'features' section); default: package defaults.")
-def compute_fbank_cmd(cuts: str, out_cuts: str, storage_dir: str, nj: int, config: str | None) -> None:
-    """Compute fbank for CUTS, write OUT_CUTS (skipped when OUT_CUTS exists)."""
+@config_options
+@force_option
+def compute_fbank_cmd(cuts: str, out_cuts: str, storage_dir: str, nj: int, config: str | None,
+                      overrides: tuple[str, ...], force: bool) -> None:
+    """Compute fbank for CUTS, write OUT_CUTS (skipped when OUT_CUTS exists, unless forced)."""
     from spkssl.data.audio import AudioError
     from spkssl.features.compute import compute_and_store
     from spkssl.features.fbank import fbank_cfg
 
+    cfg = load_cli_config(config, overrides)
     try:
-        cfg = load_resolved(config) if config else resolve_config(None, ())
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-    try:
-        compute_and_store(cuts, out_cuts, storage_dir, fbank_cfg(cfg["features"]), nj)
+        compute_and_store(cuts, out_cuts, storage_dir, fbank_cfg(cfg["features"]), nj, force=force)
     except (AudioError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
 

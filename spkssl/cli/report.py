@@ -1,38 +1,59 @@
 """``spkssl report``: RESULTS.md and plots over all rounds of an experiment.
 
-Example::
+In a recipe, one report per trial list of the experiment, with the untrained
+baseline and reference experiments as extra rows (:mod:`spkssl.report.experiment`)::
 
-    spkssl report --exp-dir exp/so762 --trials-name test --trials data/trials/test.trials \\
-        --backend cosine --extra-row "supervised=exp/so762_sup/round0/scores/test.cosine.json"
+    spkssl report --exp exp/mini --reference "supervised (true labels)=exp/mini_supervised"
+
+One list, one back-end, any experiment folder (no config needed)::
+
+    spkssl report --exp exp/so762 --trials-name test --backend plda \\
+        --extra-row "supervised=exp/so762_sup/round0/scores/test.plda.json"
 """
 from __future__ import annotations
 
 import click
 
+from spkssl.cli.options import config_options, force_option, open_experiment
+
 
 @click.command("report")
-@click.option("--exp-dir", required=True, type=click.Path(exists=True, file_okay=False),
-              help="Experiment dir holding round<r>/ subdirectories.")
-@click.option("--trials-name", default="test", show_default=True,
-              help="Trial list name: reads round<r>/scores/NAME.BACKEND.json.")
-@click.option("--backend", default="cosine", show_default=True, help="Scoring back-end to report.")
+@click.option("--exp", "exp", required=True, type=click.Path(exists=True, file_okay=False),
+              help="Experiment folder holding round<r>/ subdirectories.")
+@click.option("--reference", "references", multiple=True, metavar="LABEL=EXP_DIR",
+              help="Another experiment shown as a row (its round 0), e.g. the supervised reference; "
+                   "repeatable; a missing one is left out.")
+@click.option("--trials-name", default=None,
+              help="Report this one list only: reads round<r>/scores/NAME.BACKEND.json.")
+@click.option("--backend", default=None, help="With --trials-name: the back-end [default: first of score.backends].")
 @click.option("--trials", "trials", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Trial list for the DET curves (default: the path recorded in each metrics JSON).")
-@click.option("--extra-row", "extra_rows", multiple=True,
-              help="LABEL=path/to/metrics.json reference row (repeatable); missing files are skipped.")
+              help="With --trials-name: the trial list for the DET curves [default: the one in each metrics JSON].")
+@click.option("--extra-row", "extra_rows", multiple=True, metavar="LABEL=METRICS_JSON",
+              help="With --trials-name: a reference row (repeatable); missing files are left out.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="Output Markdown (default EXP_DIR/RESULTS.md); figures go beside it.")
-def report_cmd(exp_dir: str, trials_name: str, backend: str, trials: str | None,
-               extra_rows: tuple[str, ...], out: str | None) -> None:
-    """Write RESULTS.md, eer_by_round.png and det_all_rounds.png; print the table."""
+              help="With --trials-name: output Markdown [default: EXP/RESULTS.md]; figures go beside it.")
+@config_options
+@force_option
+def report_cmd(exp: str, references: tuple[str, ...], trials_name: str | None, backend: str | None,
+               trials: str | None, extra_rows: tuple[str, ...], out: str | None, config: str | None,
+               overrides: tuple[str, ...], force: bool) -> None:
+    """Write RESULTS*.md, eer_by_round*.png and det_all_rounds*.png; print the tables."""
+    from spkssl.cli.options import load_cli_config
+    from spkssl.experiment import ExperimentError
     from spkssl.report import ReportError, make_report
+    from spkssl.report.experiment import report_experiment
     from spkssl.scoring.trials import TrialsError
 
     try:
-        text = make_report(exp_dir, trials_name, backend, out=out, trials=trials, extra_rows=extra_rows)
-    except (ReportError, TrialsError) as exc:
+        if trials_name is not None:
+            backend = backend or load_cli_config(config, overrides)["score"]["backends"][0]
+            texts = [make_report(exp, trials_name, backend, out=out, trials=trials, extra_rows=extra_rows)]
+        else:
+            texts = report_experiment(open_experiment(exp, overrides), references, force=force)
+    except (ReportError, TrialsError, ExperimentError) as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(text)
+    for text in texts:
+        click.echo(text)
 
 
 commands = [report_cmd]

@@ -1,6 +1,11 @@
 """``spkssl score`` and ``spkssl compute-metrics``: score trial lists, report EER/minDCF.
 
-Example::
+In a recipe, every trial list of the experiment with one system
+(:mod:`spkssl.scoring.system`)::
+
+    spkssl score --exp exp/mini --system round1
+
+Stand-alone, any embeddings (Kaldi's included)::
 
     spkssl score --trials data/trials/vox1_o.trials \\
         --embeddings exp/x/round1/embeddings/vox1/embeddings.npz \\
@@ -15,7 +20,8 @@ from typing import Any
 
 import click
 
-from spkssl.config import ConfigError, load_defaults, load_resolved
+from spkssl.cli.options import config_options, exclusive, exp_option, load_cli_config, open_experiment
+from spkssl.config import ConfigError
 from spkssl.embed.io import EmbeddingError, read_embeddings
 from spkssl.scoring import BACKENDS, run_scoring
 from spkssl.scoring.io import read_scored_trials, read_utt2spk
@@ -26,17 +32,13 @@ from spkssl.utils.io import write_json_atomic
 _ERRORS = (EmbeddingError, TrialsError, MetricsError, ConfigError, ValueError)
 
 
-def _score_cfg(config: str | None) -> dict[str, Any]:
-    if config is None:
-        return load_defaults()["score"]
-    return load_resolved(config)["score"]
-
-
 @click.command("score")
-@click.option("--trials", "trials_path", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Kaldi trial list: utt1 utt2 target|nontarget.")
-@click.option("--embeddings", required=True, type=click.Path(exists=True),
-              help="Test embeddings: embeddings.npz, any Kaldi xvector.scp/ivector.scp, or their folder.")
+@exp_option
+@click.option("--system", default=None, help="With --exp: round<N> or baseline; scores every trial list.")
+@click.option("--trials", "trials_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Stand-alone: Kaldi trial list: utt1 utt2 target|nontarget.")
+@click.option("--embeddings", type=click.Path(exists=True), default=None,
+              help="Stand-alone: test embeddings: embeddings.npz, any Kaldi xvector.scp/ivector.scp, or their folder.")
 @click.option("--enroll-embeddings", type=click.Path(exists=True), default=None,
               help="Embeddings of the enrolment side (default: --embeddings).")
 @click.option("--backend", "backends", multiple=True, type=click.Choice(BACKENDS),
@@ -47,16 +49,24 @@ def _score_cfg(config: str | None) -> dict[str, Any]:
               help="Speaker (or pseudo-speaker) of every training utterance (PLDA, speaker cohorts).")
 @click.option("--mean-sub/--no-mean-sub", default=None,
               help="Subtract the training mean before cosine/AS-norm. Default: score.mean_sub.")
-@click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Where scores go.")
-@click.option("--name", required=True, help="Prefix of the output files (usually the trial list name).")
-@click.option("--config", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Resolved experiment config.yaml (its 'score' section is used).")
-def score_cmd(trials_path: str, embeddings: str, enroll_embeddings: str | None, backends: tuple[str, ...],
-              train_embeddings: str | None, train_utt2spk: str | None, mean_sub: bool | None,
-              out_dir: str, name: str, config: str | None) -> None:
-    """Score a trial list; write NAME.BACKEND.{score,json,det.png} and print Markdown rows."""
+@click.option("--out-dir", type=click.Path(file_okay=False), default=None, help="Stand-alone: where scores go.")
+@click.option("--name", default=None, help="Stand-alone: prefix of the output files (usually the trial list name).")
+@config_options
+def score_cmd(exp: str | None, system: str | None, trials_path: str | None, embeddings: str | None,
+              enroll_embeddings: str | None, backends: tuple[str, ...], train_embeddings: str | None,
+              train_utt2spk: str | None, mean_sub: bool | None, out_dir: str | None, name: str | None,
+              config: str | None, overrides: tuple[str, ...]) -> None:
+    """Score trial lists; write NAME.BACKEND.{score,json,det.png} and print Markdown rows."""
+    if exp is not None:
+        exclusive(exp=exp, config=config)
+        exclusive(exp=exp, trials_path=trials_path, embeddings=embeddings, enroll_embeddings=enroll_embeddings,
+                  train_embeddings=train_embeddings, train_utt2spk=train_utt2spk, out_dir=out_dir, name=name)
+        _score_experiment(exp, system, backends, mean_sub, overrides)
+        return
+    if not (trials_path and embeddings and out_dir and name):
+        raise click.UsageError("give --exp and --system, or --trials, --embeddings, --out-dir and --name")
     try:
-        cfg = _score_cfg(config)
+        cfg = load_cli_config(config, overrides)["score"]
         if mean_sub is not None:
             cfg["mean_sub"] = mean_sub
         backends = backends or tuple(cfg["backends"])
@@ -84,13 +94,36 @@ def score_cmd(trials_path: str, embeddings: str, enroll_embeddings: str | None, 
         click.echo(row)
 
 
+def _score_experiment(exp: str, system: str | None, backends: tuple[str, ...], mean_sub: bool | None,
+                      overrides: tuple[str, ...]) -> None:
+    from spkssl.experiment import ExperimentError
+    from spkssl.scoring.system import score_system
+
+    if system is None:
+        raise click.UsageError("--exp needs --system (round<N> or baseline)")
+    if mean_sub is not None:
+        overrides = (*overrides, f"score.mean_sub={str(mean_sub).lower()}")
+    experiment = open_experiment(exp, overrides)
+    try:
+        results = score_system(experiment, experiment.system(system), backends or None)
+    except (*_ERRORS, ExperimentError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(markdown_header(experiment.cfg["score"]["p_targets"]))
+    for r in results:
+        click.echo(markdown_row(f"{system} {r['name']} {r['backend']}", r))
+
+
 @click.command("compute-metrics")
 @click.argument("scores", type=click.Path(exists=True, dir_okay=False))
 @click.argument("trials_path", metavar="TRIALS", type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Also write the metrics here.")
-@click.option("--p-target", "p_targets", multiple=True, type=float, default=(0.01, 0.05), show_default=True)
-def compute_metrics_cmd(scores: str, trials_path: str, json_out: str | None, p_targets: tuple[float, ...]) -> None:
+@click.option("--p-target", "p_targets", multiple=True, type=float, default=(),
+              help="Target prior of a minDCF (repeatable) [default: score.p_targets].")
+@config_options
+def compute_metrics_cmd(scores: str, trials_path: str, json_out: str | None, p_targets: tuple[float, ...],
+                        config: str | None, overrides: tuple[str, ...]) -> None:
     """Print EER (Kaldi and ROC) and minDCF of an existing SCORES file (utt1 utt2 score) on TRIALS."""
+    p_targets = p_targets or tuple(load_cli_config(config, overrides)["score"]["p_targets"])
     try:
         s, labels = read_scored_trials(scores, trials_path)
         m = compute_metrics(s, labels, p_targets=p_targets)

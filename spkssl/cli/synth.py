@@ -11,59 +11,49 @@ from typing import Optional
 
 import click
 
+from spkssl.cli.options import config_options, load_cli_config
 from spkssl.synth.corpus import CorpusSpec, generate_corpus
+
+
+_SPEC_OPTIONS = (
+    ("--num-train-speakers", int, "Speakers in OUT_DIR/train."),
+    ("--num-test-speakers", int, "Other speakers in OUT_DIR/test (used by the trial list)."),
+    ("--utts-per-speaker", int, "Utterances per speaker."),
+    ("--min-seconds", float, "Shortest utterance."),
+    ("--max-seconds", float, "Longest utterance."),
+    ("--sampling-rate", int, "Hz."),
+    ("--seed", int, "Same seed, same bytes."),
+    ("--trials-per-target", int, "Nontarget trials per target trial in trials/test.trials."),
+    ("--max-target-trials", int, "Sample this many target pairs (default: all same-speaker pairs)."),
+)
+
+
+def _spec_options(f):
+    for flag, kind, text in reversed(_SPEC_OPTIONS):
+        key = flag[2:].replace("-", "_")
+        f = click.option(flag, key, type=kind, default=None, help=f"{text} [default: synth.{key}]")(f)
+    return f
 
 
 @click.command("synth")
 @click.argument("out_dir", type=click.Path(file_okay=False))
-@click.option("--num-train-speakers", type=int, default=40, show_default=True,
-              help="Speakers in OUT_DIR/train.")
-@click.option("--num-test-speakers", type=int, default=20, show_default=True,
-              help="Other speakers in OUT_DIR/test (used by the trial list).")
-@click.option("--utts-per-speaker", type=int, default=16, show_default=True)
-@click.option("--min-seconds", type=float, default=2.0, show_default=True,
-              help="Shortest utterance.")
-@click.option("--max-seconds", type=float, default=4.0, show_default=True,
-              help="Longest utterance.")
-@click.option("--sampling-rate", type=int, default=16000, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Same seed, same bytes.")
-@click.option("--trials-per-target", type=int, default=4, show_default=True,
-              help="Nontarget trials per target trial in trials/test.trials.")
-@click.option("--max-target-trials", type=int, default=None,
-              help="Sample this many target pairs (default: all same-speaker pairs).")
+@_spec_options
 @click.option("--num-jobs", type=click.IntRange(min=1), default=None,
               help="Processes synthesising utterances [default: number of CPU cores]; "
                    "the output does not depend on it.")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Show a progress bar.")
-def synth(
-    out_dir: str,
-    num_train_speakers: int,
-    num_test_speakers: int,
-    utts_per_speaker: int,
-    min_seconds: float,
-    max_seconds: float,
-    sampling_rate: int,
-    seed: int,
-    trials_per_target: int,
-    max_target_trials: Optional[int],
-    num_jobs: Optional[int],
-    progress: bool,
-) -> None:
-    """Write a synthetic corpus to OUT_DIR: wav/, train/, test/ (Kaldi) and trials/test.trials."""
-    spec = CorpusSpec(
-        num_train_speakers=num_train_speakers,
-        num_test_speakers=num_test_speakers,
-        utts_per_speaker=utts_per_speaker,
-        min_seconds=min_seconds,
-        max_seconds=max_seconds,
-        sampling_rate=sampling_rate,
-        seed=seed,
-        trials_per_target=trials_per_target,
-        max_target_trials=max_target_trials,
-    )
+@config_options
+def synth(out_dir: str, num_jobs: Optional[int], progress: bool, config: Optional[str],
+          overrides: tuple[str, ...], **spec_options: Optional[float]) -> None:
+    """Write a synthetic corpus to OUT_DIR: wav/, train/, test/ (Kaldi) and trials/test.trials.
+
+    What to generate is the ``synth`` config section (``--config``/``--set``); an
+    option given here wins over it.
+    """
+    given = {k: v for k, v in spec_options.items() if v is not None}
     try:
+        spec = CorpusSpec.from_config({**load_cli_config(config, overrides)["synth"], **given})
         summary = generate_corpus(out_dir, spec, progress=progress, num_jobs=num_jobs)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -1,65 +1,141 @@
-"""``spkssl train``: one training round (contrastive round 0 or a pseudo-label classification round).
+"""``spkssl train``: train (or resume) one round.
 
-Example::
+In a recipe, the experiment decides everything that depends on the round
+(objective, cut set, epochs, warm start; see :mod:`spkssl.experiment`)::
 
-    spkssl train --config exp/tag/config.yaml --cuts data/manifests/train_cuts.jsonl.gz \\
-        --aug-dir data/manifests --out-dir exp/tag/round0 --mode contrastive
+    spkssl train --exp exp/mini --round 0              # round 0: rounds.round0_objective
+    spkssl train --exp exp/mini --round 2 --ngpu 4     # round 2 on its pseudo labels, DDP on 4 GPUs
 
-Multi-GPU: ``torchrun --nproc_per_node 4 -m spkssl.training.ddp_main <the same options>``.
+Stand-alone, on any cut set::
+
+    spkssl train --config conf.yaml --cuts cuts.jsonl.gz --out-dir out --objective contrastive
+
+``--ngpu N`` (N > 1) restarts the command under
+``torchrun --standalone --nnodes=1 --nproc_per_node=N --no-python spkssl train ...``;
+for several nodes, start ``torchrun ... --no-python spkssl train --exp ... --round ...`` yourself.
 """
 from __future__ import annotations
 
+import logging
+import os
+import shutil
 import sys
+from typing import Sequence
 
 import click
 
-from spkssl.config import ConfigError, load_resolved, resolve_config
+from spkssl.cli.options import config_options, exclusive, exp_option, force_option, load_cli_config, open_experiment
 from spkssl.utils.logging import get_logger
 from spkssl.utils.threads import share_cpu
 
 log = get_logger(__name__)
 
 
+def torchrun_argv(argv: Sequence[str], ngpu: int) -> list[str]:
+    """The ``torchrun`` command that reruns ``spkssl <argv>`` on ``ngpu`` local processes.
+
+    >>> torchrun_argv(["train", "--exp", "e", "--round", "0", "--ngpu", "2"], 2)[-7:]
+    ['--no-python', 'spkssl', 'train', '--exp', 'e', '--round', '0']
+    """
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--ngpu":
+            skip = True
+        elif not arg.startswith("--ngpu="):
+            kept.append(arg)
+    return ["torchrun", "--standalone", "--nnodes=1", f"--nproc_per_node={ngpu}", "--no-python", "spkssl", *kept]
+
+
 @click.command("train")
-@click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Resolved experiment config (exp/<tag>/config.yaml).")
-@click.option("--cuts", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Training CutSet (pseudo-label cuts in classification rounds).")
-@click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Round directory.")
-@click.option("--mode", required=True, type=click.Choice(["contrastive", "classification"]))
+@exp_option
+@click.option("--round", "round_", type=click.IntRange(min=0), default=None,
+              help="With --exp: the round to train (0: round 0; r >= 1: on round r's pseudo labels).")
+@click.option("--cuts", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Stand-alone: training cut set.")
+@click.option("--out-dir", type=click.Path(file_okay=False), default=None, help="Stand-alone: round directory.")
+@click.option("--objective", type=click.Choice(["contrastive", "classification"]), default=None,
+              help="Stand-alone: training objective.")
 @click.option("--aug-dir", type=click.Path(exists=True, file_okay=False), default=None,
-              help="Directory with aug_{noise,music,babble,rir}_recordings.jsonl.gz (none: no augmentation).")
+              help="Stand-alone: folder of aug_{noise,music,babble,rir}_recordings.jsonl.gz (none: no augmentation).")
 @click.option("--init-from", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="final.pt of a previous round: initialise the network (not the classifier) from it.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+              help="Stand-alone: final.pt of a previous round to start the network (not the classifier) from.")
+@click.option("--ngpu", type=click.IntRange(min=0), default=None,
+              help="0: CPU; 1: one GPU; N > 1: DDP over N local GPUs with torchrun [default: --device].")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N (without --ngpu).")
 @click.option("--max-steps", type=int, default=None,
               help="Stop with a checkpoint after this global step (overrides train.max_steps).")
-@click.option("--set", "overrides", multiple=True, help="Extra override, e.g. --set train.epochs=2.")
-@click.option("--force", is_flag=True, help="Retrain even if final.pt exists (deletes old checkpoints).")
-def train_command(config_path: str, cuts: str, out_dir: str, mode: str, aug_dir: str | None,
-                  init_from: str | None, device: str, max_steps: int | None, overrides: tuple[str, ...],
-                  force: bool) -> None:
-    """Train (or resume) one round into OUT_DIR: checkpoints/, tensorboard/, final.pt, train_summary.json.
+@config_options
+@force_option
+def train_command(exp: str | None, round_: int | None, cuts: str | None, out_dir: str | None,
+                  objective: str | None, aug_dir: str | None, init_from: str | None, ngpu: int | None, device: str,
+                  max_steps: int | None, config: str | None, overrides: tuple[str, ...], force: bool) -> None:
+    """Train (or resume) one round: checkpoints/, tensorboard/, final.pt, train_summary.json.
 
-    Resumes from the newest checkpoint automatically; exits non-zero on a NaN/inf loss.
+    Resumes from the newest checkpoint automatically; exits with status 3 on a NaN/inf loss.
     """
+    from spkssl.training.ddp import launched_by_torchrun
+
+    if ngpu is not None and ngpu > 1 and not launched_by_torchrun():
+        argv = torchrun_argv(sys.argv[1:], ngpu)
+        if shutil.which("torchrun") is None:
+            raise click.ClickException("--ngpu > 1 needs torchrun on PATH (it comes with torch)")
+        log.info("starting DDP: %s", " ".join(argv))
+        os.execvp(argv[0], argv)
+    if ngpu is not None:
+        device = "cpu" if ngpu == 0 else "auto"
+    if exp is not None:
+        exclusive(exp=exp, config=config)
+        exclusive(exp=exp, cuts=cuts, out_dir=out_dir, objective=objective, aug_dir=aug_dir, init_from=init_from)
+        if round_ is None:
+            raise click.UsageError("--exp needs --round")
+        cfg, opts = _from_experiment(exp, round_, overrides)
+    else:
+        if cuts is None or out_dir is None or objective is None:
+            raise click.UsageError("give --exp and --round, or --cuts, --out-dir and --objective")
+        cfg = load_cli_config(config, overrides)
+        opts = dict(objective=objective, cuts=cuts, out_dir=out_dir, aug_dir=aug_dir, init_from=init_from)
+    _run(cfg, opts, device, force, max_steps)
+
+
+def _from_experiment(exp: str, r: int, overrides: Sequence[str]) -> tuple[dict, dict]:
+    from spkssl.experiment import ExperimentError
+
+    experiment = open_experiment(exp, overrides)
+    try:
+        plan = experiment.train_plan(r)
+    except ExperimentError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not plan.cuts.is_file():
+        how = f"spkssl cluster --exp {exp} --round {r}" if r else "the data stages of run.sh"
+        raise click.ClickException(f"round {r} trains on {plan.cuts}, which does not exist yet: run {how} first")
+    if plan.init_from is not None and not plan.init_from.is_file():
+        raise click.ClickException(f"round {r} starts from {plan.init_from} (rounds.init_from_previous), "
+                                   "which does not exist: train the previous round first")
+    log.info("round %d: %s on %s (%s labels), %d epochs%s", r, plan.objective, plan.cuts, plan.labels, plan.epochs,
+             f", starting from {plan.init_from}" if plan.init_from else "")
+    opts = dict(objective=plan.objective, cuts=str(plan.cuts), out_dir=str(plan.out_dir),
+                aug_dir=str(plan.aug_dir) if plan.aug_dir else None,
+                init_from=str(plan.init_from) if plan.init_from else None)
+    return experiment.train_config(plan), opts
+
+
+def _run(cfg: dict, opts: dict, device: str, force: bool, max_steps: int | None) -> None:
     import torch
 
     from spkssl.training.ddp import cleanup_distributed, init_distributed
-    from spkssl.training.trainer import TrainingDiverged, TrainOptions, resolve_device, train
+    from spkssl.training.trainer import TrainingDiverged, TrainOptions, train
+    from spkssl.utils.device import resolve_device
 
-    try:
-        cfg = resolve_config(config_path, overrides) if overrides else load_resolved(config_path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
     dist = init_distributed(resolve_device(device))
+    if not dist.is_main:  # one log for the job: the other ranks report warnings and errors only
+        logging.getLogger("spkssl").setLevel(logging.WARNING)
     try:
         if device == "auto" and torch.cuda.is_available():
             device = f"cuda:{dist.local_rank}"
-        opts = TrainOptions(mode=mode, cuts=cuts, out_dir=out_dir, aug_dir=aug_dir, init_from=init_from,
-                            device=device, force=force, max_steps=max_steps, dist=dist)
         share_cpu(reserved=int(cfg["train"]["num_workers"]))
-        result = train(cfg, opts)
+        result = train(cfg, TrainOptions(**opts, device=device, force=force, max_steps=max_steps, dist=dist))
     except TrainingDiverged as exc:
         log.error("training diverged: %s", exc)
         sys.exit(3)
@@ -69,7 +145,7 @@ def train_command(config_path: str, cuts: str, out_dir: str, mode: str, aug_dir:
         cleanup_distributed()
     if result["status"] == "done" and dist.is_main:
         click.echo(f"trained {result['epochs']} epochs ({result['steps']} steps), final loss "
-                   f"{result['final_loss']:.4f}: {out_dir}/final.pt")
+                   f"{result['final_loss']:.4f}: {opts['out_dir']}/final.pt")
     elif result["status"] == "stopped" and dist.is_main:
         click.echo(f"stopped at step {result['step']} (max steps); rerun to continue")
 

@@ -28,6 +28,7 @@ import torch
 from tqdm import tqdm
 
 from spkssl.utils.logging import get_logger
+from spkssl.utils.device import resolve_device
 
 log = get_logger(__name__)
 
@@ -51,13 +52,6 @@ class KMeansResult:
     inertia: float
     n_iter: int
     converged: bool
-
-
-def resolve_device(device: str | None) -> torch.device:
-    """``"auto"``/None → CUDA when available, else CPU; otherwise ``torch.device(device)``."""
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def l2_normalize(x: ArrayLike, chunk_size: int = 32768) -> torch.Tensor:

@@ -1,8 +1,10 @@
 """Deterministic whole-utterance embedding extraction from a Lhotse cut set.
 
 Each cut's features are its stored features (``cut.has_features``) or log-mel fbank
-computed from its audio, mean-normalised per utterance (``apply_cmn``); no dither,
-no augmentation, ``model.eval()`` and ``torch.no_grad()``.  An utterance longer
+computed from its audio, then normalised by the same
+:class:`~spkssl.features.frontend.FeatureFrontend` the network was trained with
+(CMN when its ``features.cmn``); no dither, no augmentation, ``model.eval()`` and
+``torch.no_grad()``.  An utterance longer
 than ``chunk_seconds`` is cut into equal-length chunks (the last one aligned to
 the end) whose embeddings are averaged.  Cuts are visited by increasing duration
 and pieces of *equal* length are batched (up to ``max_batch_frames``), so no
@@ -10,12 +12,13 @@ padding ever changes an embedding and a rerun gives bit-identical results.
 
 Example:
     >>> from lhotse import CutSet  # doctest: +SKIP
-    >>> ids, emb = extract_cuts(CutSet.from_file("cuts.jsonl.gz"), model_embedder(model), feat_cfg)  # doctest: +SKIP
+    >>> front = FeatureFrontend.from_config(model_cfg["features"])  # doctest: +SKIP
+    >>> ids, emb = extract_cuts(CutSet.from_file("cuts.jsonl.gz"), model_embedder(model), front)  # doctest: +SKIP
 """
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -23,7 +26,7 @@ from tqdm import tqdm
 
 from spkssl.data.audio import load_cut_audio
 from spkssl.embed.baseline import logmel_stats
-from spkssl.features.fbank import DEFAULT_FBANK, apply_cmn, compute_fbank
+from spkssl.features.frontend import FeatureFrontend
 from spkssl.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -34,13 +37,6 @@ Embedder = Callable[[np.ndarray], np.ndarray]
 
 class ExtractionError(RuntimeError):
     """A cut cannot be embedded, or the result does not cover the cut set exactly."""
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    """``auto`` → CUDA when available, else CPU; anything else is passed to ``torch.device``."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def model_embedder(model: torch.nn.Module, device: str | torch.device = "cpu") -> Embedder:
@@ -61,8 +57,8 @@ def logmel_stats_embedder(batch: np.ndarray) -> np.ndarray:
     return np.stack([logmel_stats(f) for f in batch])
 
 
-def cut_features(cut: Any, feat_cfg: Mapping[str, Any] | None, cmn: bool = True) -> np.ndarray:
-    """Stored features of ``cut`` if it has them, else fbank of its audio; CMN unless ``cmn=False``.
+def cut_features(cut: Any, frontend: FeatureFrontend) -> np.ndarray:
+    """Stored features of ``cut`` if it has them, else fbank of its audio; then ``frontend.normalise``.
 
     Raises:
         ExtractionError: naming the cut when its features are empty or unreadable.
@@ -71,14 +67,14 @@ def cut_features(cut: Any, feat_cfg: Mapping[str, Any] | None, cmn: bool = True)
         if cut.has_features:
             feats = np.asarray(cut.load_features(), dtype=np.float32)
         else:
-            feats = compute_fbank(load_cut_audio(cut), cut.sampling_rate, feat_cfg)
+            feats = frontend.fbank_of(load_cut_audio(cut), cut.sampling_rate)
     except ExtractionError:
         raise
     except Exception as exc:  # noqa: BLE001 - audio/feature readers raise many types
         raise ExtractionError(f"cut '{cut.id}': cannot get features: {exc}") from exc
     if feats.ndim != 2 or feats.shape[0] == 0:
         raise ExtractionError(f"cut '{cut.id}' has no feature frames (shape {feats.shape})")
-    return apply_cmn(feats) if cmn else feats
+    return frontend.normalise(feats)
 
 
 def chunk_starts(num_frames: int, chunk_frames: int) -> list[int]:
@@ -96,16 +92,15 @@ def chunk_starts(num_frames: int, chunk_frames: int) -> list[int]:
 
 
 def extract_cuts(
-    cuts: Iterable[Any], embedder: Embedder, feat_cfg: Mapping[str, Any] | None = None,
-    chunk_seconds: float | None = 20.0, max_batch_frames: int = 20000, cmn: bool = True,
-    progress: bool = True,
+    cuts: Iterable[Any], embedder: Embedder, frontend: FeatureFrontend,
+    chunk_seconds: float | None = 20.0, max_batch_frames: int = 20000, progress: bool = True,
 ) -> tuple[list[str], np.ndarray]:
     """Embed every cut → ``(ids, emb[N, E])`` in the cut set's order.
 
     Args:
         embedder: maps ``[B, T, F]`` to ``[B, E]`` (:func:`model_embedder`, :func:`logmel_stats_embedder`).
-        feat_cfg: fbank options for cuts without stored features (a whole ``features`` section
-            is fine; its ``cmn`` key is not read here: pass ``cmn``).
+        frontend: fbank for cuts without stored features, and the normalisation of every
+            cut's features (use the network's own: ``FeatureFrontend.from_config(model_cfg["features"])``).
         chunk_seconds: chunk length for long utterances; ``None`` embeds whole utterances only.
         max_batch_frames: upper bound on ``B * T`` per call of ``embedder``.
 
@@ -117,8 +112,7 @@ def extract_cuts(
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
         raise ExtractionError(f"cut id '{dup}' occurs more than once in the cut set")
-    shift_ms = float({**DEFAULT_FBANK, **(feat_cfg or {})}["frame_shift_ms"])
-    chunk_frames = None if not chunk_seconds else max(1, int(round(chunk_seconds * 1000.0 / shift_ms)))
+    chunk_frames = None if not chunk_seconds else max(1, int(round(chunk_seconds * 1000.0 / frontend.frame_shift_ms)))
     sums: list[np.ndarray | None] = [None] * len(cuts)
     counts = np.zeros(len(cuts), dtype=np.int64)
     buckets: dict[int, list[tuple[int, np.ndarray]]] = {}
@@ -135,7 +129,7 @@ def extract_cuts(
 
     order = sorted(range(len(cuts)), key=lambda i: (cuts[i].duration, i))
     for idx in tqdm(order, desc="extract", unit="cut", disable=not progress):
-        feats = cut_features(cuts[idx], feat_cfg, cmn)
+        feats = cut_features(cuts[idx], frontend)
         starts = [0] if chunk_frames is None else chunk_starts(len(feats), chunk_frames)
         length = len(feats) if len(starts) == 1 else chunk_frames
         for length_done in [k for k in buckets if k < length]:

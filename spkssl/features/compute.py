@@ -92,16 +92,20 @@ def compute_and_store(
     storage_dir: str | Path,
     fbank_cfg: Mapping[str, Any] | None = None,
     nj: int = 1,
+    force: bool = False,
 ) -> bool:
     """Features for the cuts in ``cuts_path`` → ``storage_dir``; manifest → ``out_cuts``.
 
     Returns:
-        ``False`` (and does nothing) when ``out_cuts`` already exists, else ``True``.
+        ``False`` (and does nothing) when ``out_cuts`` already exists and ``force`` is
+        false, else ``True``.  A forced run removes ``out_cuts`` first, so a killed
+        rerun never leaves the old manifest looking finished.
     """
     out_cuts = Path(out_cuts)
-    if out_cuts.exists():
-        log.info("%s exists: skipping fbank computation", out_cuts)
+    if out_cuts.exists() and not force:
+        log.info("%s exists: skipping fbank computation (force to redo)", out_cuts)
         return False
+    out_cuts.unlink(missing_ok=True)
     cuts = CutSet.from_file(cuts_path)
     log.info("computing knf-fbank for %s with nj=%d → %s", cuts_path, nj, storage_dir)
     with_feats = compute_cutset_features(cuts, storage_dir, fbank_cfg, nj)

@@ -22,25 +22,39 @@ from typing import Any, Mapping
 import numpy as np
 from lhotse.features.base import FeatureExtractor, register_extractor
 
-from spkssl.features.fbank import DEFAULT_FBANK, compute_fbank
+from spkssl.features.fbank import compute_fbank, fbank_cfg, fbank_defaults
 
 
 @dataclass
 class KnfFbankConfig:
-    """Options of :class:`KnfFbank`; the same keys as ``DEFAULT_FBANK`` / ``configs/features.yaml``."""
+    """Options of :class:`KnfFbank`: the fbank keys of ``configs/features.yaml``.
 
-    sampling_rate: int = 16000  # Hz; audio at another rate is an error
-    num_mel_bins: int = 80
-    frame_length_ms: float = 25.0
-    frame_shift_ms: float = 10.0
-    dither: float = 0.0  # 0: deterministic
-    snip_edges: bool = False  # must stay False for stored features (Lhotse frame count)
-    low_freq: float = 20.0
-    high_freq: float = 0.0  # <= 0: offset from Nyquist
-    window_type: str = "povey"
-    preemph_coeff: float = 0.97
-    remove_dc_offset: bool = True
-    energy_floor: float = 0.0
+    An option left as ``None`` takes its value from ``spkssl/configs/features.yaml``
+    (the only place defaults are set), so ``KnfFbankConfig(num_mel_bins=40)`` is
+    the default fbank with 40 bins.
+    """
+
+    sampling_rate: int | None = None  # Hz; audio at another rate is an error
+    num_mel_bins: int | None = None
+    frame_length_ms: float | None = None
+    frame_shift_ms: float | None = None
+    dither: float | None = None  # 0: deterministic
+    snip_edges: bool | None = None  # must stay False for stored features (Lhotse frame count)
+    low_freq: float | None = None
+    high_freq: float | None = None  # <= 0: offset from Nyquist
+    window_type: str | None = None
+    preemph_coeff: float | None = None
+    remove_dc_offset: bool | None = None
+    energy_floor: float | None = None
+
+    def __post_init__(self) -> None:
+        defaults = fbank_defaults()
+        missing = sorted(set(defaults) - {f.name for f in fields(self)})
+        if missing:  # a key added to features.yaml must be added here too
+            raise ValueError(f"KnfFbankConfig lacks fbank option(s) {missing} of configs/features.yaml")
+        for f in fields(self):
+            if getattr(self, f.name) is None:
+                setattr(self, f.name, defaults[f.name])
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of the options (Lhotse serialisation)."""
@@ -69,8 +83,8 @@ class KnfFbank(FeatureExtractor):
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any] | None) -> "KnfFbank":
-        """Extractor from the ``features`` config section (keys of ``DEFAULT_FBANK``)."""
-        return cls(KnfFbankConfig.from_dict({**DEFAULT_FBANK, **dict(cfg or {})}))
+        """Extractor from a (partial) ``features`` config section (``cmn`` is not an fbank option)."""
+        return cls(KnfFbankConfig.from_dict(fbank_cfg(cfg)))
 
     @property
     def frame_shift(self) -> float:

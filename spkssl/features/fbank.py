@@ -20,20 +20,8 @@ from typing import Any, Mapping
 import kaldi_native_fbank as knf
 import numpy as np
 
-DEFAULT_FBANK: dict[str, Any] = {
-    "sampling_rate": 16000,
-    "num_mel_bins": 80,
-    "frame_length_ms": 25.0,
-    "frame_shift_ms": 10.0,
-    "dither": 0.0,
-    "snip_edges": False,
-    "low_freq": 20.0,
-    "high_freq": 0.0,
-    "window_type": "povey",
-    "preemph_coeff": 0.97,
-    "remove_dc_offset": True,
-    "energy_floor": 0.0,
-}
+from spkssl.config import section_defaults
+
 INT16_SCALE = 32768.0
 
 
@@ -41,12 +29,31 @@ INT16_SCALE = 32768.0
 NON_FBANK_KEYS = frozenset({"cmn"})
 
 
-def fbank_options(cfg: Mapping[str, Any] | None = None) -> knf.FbankOptions:
-    """Build ``knf.FbankOptions`` from a (partial) feature config mapping."""
-    c = {**DEFAULT_FBANK, **(cfg or {})}
-    unknown = set(c) - set(DEFAULT_FBANK) - NON_FBANK_KEYS
+def fbank_defaults() -> dict[str, Any]:
+    """The fbank options of ``spkssl/configs/features.yaml`` (the only place they are set)."""
+    return {k: v for k, v in section_defaults("features").items() if k not in NON_FBANK_KEYS}
+
+
+def complete_fbank_cfg(cfg: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A (partial) fbank mapping completed with the defaults; unknown keys are an error.
+
+    >>> complete_fbank_cfg({"num_mel_bins": 40})["frame_shift_ms"]
+    10.0
+    """
+    defaults = fbank_defaults()
+    c = {**defaults, **{k: v for k, v in (cfg or {}).items() if k not in NON_FBANK_KEYS}}
+    unknown = set(c) - set(defaults)
     if unknown:
         raise ValueError(f"unknown fbank option(s): {sorted(unknown)}")
+    return c
+
+
+def fbank_options(cfg: Mapping[str, Any] | None = None) -> knf.FbankOptions:
+    """Build ``knf.FbankOptions`` from a (partial) feature config mapping."""
+    return _knf_options(complete_fbank_cfg(cfg))
+
+
+def _knf_options(c: Mapping[str, Any]) -> knf.FbankOptions:
     opts = knf.FbankOptions()
     fo = opts.frame_opts
     fo.samp_freq = float(c["sampling_rate"])
@@ -69,12 +76,12 @@ def compute_fbank(
     samples: np.ndarray, sampling_rate: int, cfg: Mapping[str, Any] | None = None
 ) -> np.ndarray:
     """Log-mel fbank of a 1-D float waveform in [-1, 1] → ``(num_frames, num_mel_bins)`` float32."""
-    c = {**DEFAULT_FBANK, **(cfg or {})}
+    c = complete_fbank_cfg(cfg)
     if int(sampling_rate) != int(c["sampling_rate"]):
         raise ValueError(
             f"audio at {sampling_rate} Hz but fbank configured for {c['sampling_rate']} Hz"
         )
-    fb = knf.OnlineFbank(fbank_options(c))
+    fb = knf.OnlineFbank(_knf_options(c))
     wave = np.asarray(samples, dtype=np.float32).reshape(-1) * INT16_SCALE
     fb.accept_waveform(float(sampling_rate), wave)
     fb.input_finished()
@@ -92,7 +99,7 @@ def fbank_cfg(features_cfg: Mapping[str, Any] | None) -> dict[str, Any]:
     >>> fbank_cfg({"num_mel_bins": 40, "cmn": False})
     {'num_mel_bins': 40}
     """
-    return {k: v for k, v in (features_cfg or {}).items() if k in DEFAULT_FBANK}
+    return {k: v for k, v in (features_cfg or {}).items() if k not in NON_FBANK_KEYS}
 
 
 def apply_cmn(feats: np.ndarray) -> np.ndarray:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 import shlex
 import socket
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -199,3 +200,18 @@ def report_failures(prog: str, failed: Sequence[tuple[int, str, str]], total: in
     for index, reason, log in failed:
         print(f"{prog}: job {index} {reason}; see {log}", file=sys.stderr)
     print(f"{prog}: {len(failed)} / {total} jobs failed", file=sys.stderr)
+
+
+def run_with_launcher(cmd: str, log_template: str | Path, argv: Sequence[str], num_jobs: int = 1) -> None:
+    """Run ``argv`` as jobs ``JOB=1:num_jobs`` through a launcher command line such as ``$extract_cmd``.
+
+    ``cmd`` is what ``cmd.sh`` exports (``run_local.sh``, ``run_slurm.sh --mem 8G``, ...);
+    ``JOB`` in ``log_template`` and in ``argv`` becomes the job index.
+
+    Raises:
+        LaunchError: the launcher failed; the message names the logs.
+    """
+    line = f"{cmd} JOB=1:{int(num_jobs)} {shlex.quote(str(log_template))} " + " ".join(shlex.quote(a) for a in argv)
+    code = subprocess.run(line, shell=True).returncode
+    if code != 0:
+        raise LaunchError(f"{argv[0] if argv else 'job'} failed under '{cmd}' (exit {code}); see {log_template}")

@@ -23,6 +23,7 @@ from typing import Any, Mapping
 
 import torch.nn as nn
 
+from spkssl.config import with_defaults
 from spkssl.losses.margin import AAMSoftmax, SoftmaxLoss
 from spkssl.losses.ntxent import NTXentLoss
 
@@ -32,7 +33,6 @@ __all__ = [
     "SoftmaxLoss",
     "build_classification_loss",
     "build_contrastive_loss",
-    "build_loss",
 ]
 
 CONTRASTIVE = ("ntxent",)
@@ -40,10 +40,14 @@ CLASSIFICATION = ("aam", "softmax")
 
 
 def build_contrastive_loss(cfg: Mapping[str, Any]) -> nn.Module:
-    """Contrastive loss named by ``cfg["name"]`` (``ntxent``: uses ``temperature``)."""
-    name = cfg.get("name")
+    """Contrastive loss named by ``cfg["name"]`` (``ntxent``: uses ``temperature``).
+
+    ``cfg`` is a (partial) ``loss.contrastive`` section; missing keys take the package defaults.
+    """
+    cfg = with_defaults("loss", {"contrastive": cfg})["contrastive"]
+    name = cfg["name"]
     if name == "ntxent":
-        return NTXentLoss(temperature=float(cfg.get("temperature", 0.1)))
+        return NTXentLoss(temperature=float(cfg["temperature"]))
     raise ValueError(f"unknown contrastive loss '{name}'; known: {list(CONTRASTIVE)}")
 
 
@@ -51,33 +55,21 @@ def build_classification_loss(cfg: Mapping[str, Any], embed_dim: int, num_classe
     """Classification head + loss named by ``cfg["name"]`` over ``num_classes`` (pseudo) speakers.
 
     ``aam`` reads ``margin``, ``scale``, ``margin_warmup_epochs`` and ``easy_margin``;
-    ``softmax`` reads nothing else.
+    ``softmax`` reads nothing else.  Missing keys take the package defaults.
     """
     if num_classes < 2:
         raise ValueError(f"a classification loss needs at least 2 classes, got {num_classes}")
-    name = cfg.get("name")
+    cfg = with_defaults("loss", {"classification": cfg})["classification"]
+    name = cfg["name"]
     if name == "aam":
         return AAMSoftmax(
             embed_dim,
             num_classes,
-            margin=float(cfg.get("margin", 0.2)),
-            scale=float(cfg.get("scale", 32.0)),
-            margin_warmup_epochs=float(cfg.get("margin_warmup_epochs", 0.0)),
-            easy_margin=bool(cfg.get("easy_margin", False)),
+            margin=float(cfg["margin"]),
+            scale=float(cfg["scale"]),
+            margin_warmup_epochs=float(cfg["margin_warmup_epochs"]),
+            easy_margin=bool(cfg["easy_margin"]),
         )
     if name == "softmax":
         return SoftmaxLoss(embed_dim, num_classes)
     raise ValueError(f"unknown classification loss '{name}'; known: {list(CLASSIFICATION)}")
-
-
-def build_loss(
-    loss_cfg: Mapping[str, Any], kind: str, embed_dim: int | None = None, num_classes: int | None = None
-) -> nn.Module:
-    """``kind="contrastive"`` or ``"classification"`` from the whole ``cfg["loss"]`` section."""
-    if kind == "contrastive":
-        return build_contrastive_loss(loss_cfg["contrastive"])
-    if kind == "classification":
-        if embed_dim is None or num_classes is None:
-            raise ValueError("classification loss needs embed_dim and num_classes")
-        return build_classification_loss(loss_cfg["classification"], embed_dim, num_classes)
-    raise ValueError(f"unknown loss kind '{kind}'; expected 'contrastive' or 'classification'")

@@ -21,6 +21,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from spkssl.config import with_defaults
 from spkssl.scoring.asnorm import asnorm_scores, speaker_cohort
 from spkssl.scoring.cosine import cosine_scores
 from spkssl.scoring.det import plot_det
@@ -32,12 +33,6 @@ from spkssl.utils.io import write_json_atomic
 from spkssl.utils.logging import get_logger
 
 BACKENDS = ("cosine", "asnorm", "plda")
-DEFAULT_CFG: dict[str, Any] = {
-    "mean_sub": True,
-    "asnorm": {"top_n": 300, "cohort": "utterances"},
-    "plda": {"lda_dim": 200, "iterations": 10},
-    "p_targets": [0.01, 0.05],
-}
 log = get_logger(__name__)
 
 
@@ -51,7 +46,8 @@ def score_trials(
     """Score every trial with ``backend`` → ``(scores[T], info)``; ``info`` describes what was used.
 
     Test-side utterances are looked up in ``ids``/``emb``, enrolment-side ones in
-    ``enroll_ids``/``enroll_emb`` (default: the same).  ``train_*`` give the mean
+    ``enroll_ids``/``enroll_emb`` (default: the same).  ``cfg`` is a (partial) ``score``
+    section, completed with the package defaults.  ``train_*`` give the mean
     (``mean_sub``), the AS-norm cohort and the PLDA training data; ``utt2spk`` gives
     speaker labels (PLDA, speaker-mean cohorts).
 
@@ -59,7 +55,7 @@ def score_trials(
         ValueError: unknown back-end or missing training data it needs.
         spkssl.scoring.trials.TrialsError: a trial utterance without an embedding.
     """
-    c = {**DEFAULT_CFG, **(cfg or {})}
+    c = with_defaults("score", cfg)
     if backend not in BACKENDS:
         raise ValueError(f"unknown scoring back-end '{backend}'; known: {list(BACKENDS)}")
     e_idx, t_idx = trials.index(ids, enroll_ids)
@@ -118,7 +114,7 @@ def run_scoring(
     """
     if trials.labels is None:
         raise ValueError(f"{trials.path}: trial list has no target/nontarget labels")
-    c = {**DEFAULT_CFG, **(cfg or {})}
+    c = with_defaults("score", cfg)
     out_dir = Path(out_dir)
     stem = out_dir / f"{name}.{backend}"
     Path(f"{stem}.json").unlink(missing_ok=True)  # an old marker must not outlive a failed rerun

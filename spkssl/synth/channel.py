@@ -13,13 +13,10 @@ Example:
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import scipy.fft
 
-if TYPE_CHECKING:
-    from spkssl.synth.utterance import UtteranceConfig
+from spkssl.synth.variation import UtteranceConfig
 
 
 def _biquad(kind: str, freq: float, gain_db: float, q: float, sr: int) -> np.ndarray:
@@ -76,7 +73,7 @@ def random_channel(rng: np.random.Generator, sr: int, cfg: UtteranceConfig) -> n
     ``cfg`` gives the ranges (``highpass_hz``, ``lowpass_hz``, ``num_eq_bands``, ``eq_gain_db``).
 
     Example:
-        >>> from spkssl.synth.utterance import UtteranceConfig
+        >>> from spkssl.synth.variation import UtteranceConfig
         >>> random_channel(np.random.default_rng(0), 16000, UtteranceConfig()).shape[1]
         6
     """

@@ -28,14 +28,15 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
+from spkssl.config import section_defaults
 from spkssl.data.trials import make_trials  # noqa: F401  (re-exported for callers of spkssl.synth)
 from spkssl.synth.utterance import UtteranceConfig, synthesize_utterance
 from spkssl.synth.voice import Voice, sample_voice
@@ -50,7 +51,7 @@ _VOICE, _UTTERANCE, _TRIALS = 0, 1, 2
 
 @dataclass(frozen=True)
 class CorpusSpec:
-    """What to generate.
+    """What to generate; a field left as None takes its value from ``spkssl/configs/synth.yaml``.
 
     Attributes:
         num_train_speakers: speakers in ``train/`` (ids ``spk0001`` ...).
@@ -64,15 +65,31 @@ class CorpusSpec:
         max_target_trials: sample this many target pairs (``None``: all pairs).
     """
 
-    num_train_speakers: int = 40
-    num_test_speakers: int = 20
-    utts_per_speaker: int = 16
-    min_seconds: float = 2.0
-    max_seconds: float = 4.0
-    sampling_rate: int = 16000
-    seed: int = 0
-    trials_per_target: int = 4
+    num_train_speakers: int | None = None
+    num_test_speakers: int | None = None
+    utts_per_speaker: int | None = None
+    min_seconds: float | None = None
+    max_seconds: float | None = None
+    sampling_rate: int | None = None
+    seed: int | None = None
+    trials_per_target: int | None = None
     max_target_trials: int | None = None
+
+    def __post_init__(self) -> None:
+        """Fields left as None take ``spkssl/configs/synth.yaml`` (``max_target_trials`` may stay None)."""
+        defaults = section_defaults("synth")
+        for f in fields(self):
+            if getattr(self, f.name) is None:
+                object.__setattr__(self, f.name, defaults[f.name])  # frozen: set once, here
+
+    @classmethod
+    def from_config(cls, synth_cfg: Mapping[str, Any]) -> "CorpusSpec":
+        """From a (partial) ``synth`` config section."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(synth_cfg) - known)
+        if unknown:
+            raise ValueError(f"unknown synth option(s) {unknown}; known: {sorted(known)}")
+        return cls(**dict(synth_cfg))
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first bad field."""

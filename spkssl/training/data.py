@@ -1,4 +1,7 @@
-"""Training datasets on Lhotse cut sets: random crops → augmentation → fbank → CMN (``features.cmn``).
+"""Training datasets on Lhotse cut sets: random crops → augmentation → the feature front-end.
+
+The front-end (:class:`spkssl.features.frontend.FeatureFrontend`: fbank, then CMN
+when ``features.cmn``) is the one extraction uses too.
 
 * :class:`ContrastiveDataset` — K >= 2 independently cropped and augmented
   segments of one cut (positives of each other): ``float32 [K, T, F]``.
@@ -24,7 +27,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from spkssl.augment.augment import Augmentor, fit_length
 from spkssl.data.audio import load_cut_audio
-from spkssl.features.fbank import DEFAULT_FBANK, apply_cmn, compute_fbank, fbank_cfg
+from spkssl.features.frontend import FeatureFrontend
 from spkssl.training.sampler import ResumableBatchSampler
 from spkssl.utils.io import write_json_atomic
 
@@ -55,9 +58,8 @@ class _SegmentDataset(Dataset):
         self.cuts = list(cuts)
         if not self.cuts:
             raise ValueError("empty cut set")
-        self.fbank = fbank_cfg(cfg["features"])
-        self.cmn = bool(cfg["features"].get("cmn", True))
-        self.sampling_rate = int(self.fbank.get("sampling_rate", DEFAULT_FBANK["sampling_rate"]))
+        self.frontend = FeatureFrontend.from_config(cfg["features"])
+        self.sampling_rate = self.frontend.sampling_rate
         seconds = float(cfg["train"]["segment_seconds"])
         if seconds <= 0:
             raise ValueError(f"train.segment_seconds must be > 0, got {seconds}")
@@ -80,8 +82,7 @@ class _SegmentDataset(Dataset):
         seg = fit_length(audio, self.segment_samples, rng)
         if self.augmentor is not None:
             seg = self.augmentor(seg, rng)
-        feats = compute_fbank(seg, self.sampling_rate, self.fbank)
-        return apply_cmn(feats) if self.cmn else feats
+        return self.frontend(seg, self.sampling_rate)
 
     def _rng(self, sample_seed: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, int(sample_seed)])
@@ -147,11 +148,8 @@ def _worker_init(worker_id: int) -> None:
 
 
 def make_loader(dataset: Dataset, sampler: ResumableBatchSampler, num_workers: int,
-                pin_memory: bool = False) -> DataLoader:
+                collate: Callable[[list[Any]], Any], pin_memory: bool = False) -> DataLoader:
     """A DataLoader over ``sampler``'s batches with ``num_workers`` seeded worker processes."""
-    collate: Callable = (
-        collate_contrastive if isinstance(dataset, ContrastiveDataset) else collate_classification
-    )
     return DataLoader(
         dataset,
         batch_sampler=sampler,

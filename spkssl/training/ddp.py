@@ -1,10 +1,9 @@
-"""Distributed data-parallel helpers and the ``torchrun`` entry point.
+"""Distributed data-parallel helpers for ``spkssl train`` under ``torchrun``.
 
-Launch multi-process training with the same arguments as ``spkssl train``::
+Launch multi-process training by running ``spkssl train`` itself under torchrun
+(``spkssl train --ngpu N`` does this for one node)::
 
-    torchrun --nproc_per_node 4 -m spkssl.training.ddp_main \\
-        --config exp/tag/config.yaml --cuts data/manifests/train_cuts.jsonl.gz \\
-        --aug-dir data/manifests --out-dir exp/tag/round0 --mode contrastive
+    torchrun --nnodes 2 --nproc_per_node 8 ... --no-python spkssl train --exp exp/tag --round 0
 
 ``torchrun`` sets ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``/``MASTER_ADDR``/``MASTER_PORT``;
 :func:`init_distributed` then joins the process group (NCCL on CUDA, gloo on

@@ -1,15 +1,17 @@
-"""The resumable trainer behind ``spkssl train`` (contrastive round 0, classification rounds >= 1).
+"""The resumable trainer behind ``spkssl train``: one loop for every objective.
 
 One call of :func:`train` runs (or continues) a whole training round in
 ``out_dir``: it resumes from the newest full-state checkpoint if there is one,
 trains to ``train.epochs`` with checkpoints every ``save_every_steps`` and at
 each epoch end, logs TensorBoard scalars, then averages the last
 ``average_last`` epoch-end checkpoints into ``final.pt`` and writes
-``train_summary.json``.  A finished round (``final.pt`` exists) is skipped.
+``train_summary.json``.  A finished round (``final.pt`` exists) is skipped
+unless forced.  What is trained on and how a batch becomes a loss is the
+:class:`~spkssl.training.objectives.Objective`'s business, never the loop's.
 
 Example:
-    >>> # from spkssl.config import load_resolved
-    >>> # train(load_resolved("exp/x/config.yaml"), TrainOptions("contrastive", "cuts.jsonl.gz", "exp/x/round0"))
+    >>> # from spkssl.config import load_config
+    >>> # train(load_config("exp/x/config.yaml"), TrainOptions("contrastive", "cuts.jsonl.gz", "exp/x/round0"))
 """
 from __future__ import annotations
 
@@ -29,12 +31,13 @@ from spkssl.training.checkpoint import (
     save_checkpoint, set_rng_state,
 )
 from spkssl.training.ddp import DistContext
+from spkssl.training.objectives import Objective, build_objective
 from spkssl.training.schedule import build_optimizer, build_scheduler
+from spkssl.utils.device import resolve_device
 from spkssl.utils.io import write_json_atomic
 from spkssl.utils.logging import get_logger
 
 log = get_logger(__name__)
-MODES = ("contrastive", "classification")
 
 
 class TrainingDiverged(RuntimeError):
@@ -43,9 +46,12 @@ class TrainingDiverged(RuntimeError):
 
 @dataclass
 class TrainOptions:
-    """Command-line level options of one training round (the rest comes from the config)."""
+    """Command-line level options of one training round (the rest comes from the config).
 
-    mode: str
+    ``objective`` names an entry of :data:`spkssl.training.objectives.OBJECTIVES`.
+    """
+
+    objective: str
     cuts: str | Path
     out_dir: str | Path
     aug_dir: str | Path | None = None
@@ -56,34 +62,17 @@ class TrainOptions:
     dist: DistContext = field(default_factory=DistContext)
 
 
-def resolve_device(name: str, dist: DistContext | None = None) -> torch.device:
-    """``auto`` → ``cuda:<local_rank>`` if available else ``cpu``; otherwise ``torch.device(name)``."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    dev = torch.device(name)
-    if dev.type == "cuda" and dev.index is None:
-        dev = torch.device("cuda", dist.local_rank if dist else 0)
-    return dev
-
-
 class TrainModule(nn.Module):
     """Network + loss as one module, so DDP synchronises both (AAM class weights included)."""
 
-    def __init__(self, model: nn.Module, loss: nn.Module, mode: str) -> None:
+    def __init__(self, model: nn.Module, objective: Objective) -> None:
         super().__init__()
-        self.model, self.loss, self.mode = model, loss, mode
+        self.model, self.loss = model, objective.loss
+        self._objective = objective  # plain attribute: not a module, holds no parameters
 
-    def forward(self, feats: torch.Tensor, labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return ``(loss, accuracy)``; contrastive feats are ``[B, K, T, F]``, classification ``[B, T, F]``."""
-        if self.mode == "contrastive":
-            b, k = feats.shape[:2]
-            emb = self.model(feats.flatten(0, 1)).float().view(b, k, -1)
-            loss = self.loss(emb)
-            acc = torch.tensor(float(getattr(self.loss, "last_accuracy", float("nan"))))
-            return loss, acc
-        emb = self.model(feats).float()
-        loss, logits = self.loss(emb, labels)
-        return loss, (logits.argmax(-1) == labels).float().mean().detach()
+    def forward(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(loss, accuracy)`` of a batch, as the objective computes them."""
+        return self._objective.compute(self.model, self.loss, batch)
 
 
 def _state(obj: Any) -> Any:
@@ -97,22 +86,17 @@ class Trainer:
         from lhotse import CutSet
 
         from spkssl.augment.augment import Augmentor, load_sources
-        from spkssl.losses import build_classification_loss, build_contrastive_loss
         from spkssl.models import build_model
-        from spkssl.training.data import (
-            ClassificationDataset, ContrastiveDataset, make_loader, save_label_map,
-        )
+        from spkssl.training.data import make_loader
         from spkssl.training.sampler import ResumableBatchSampler
 
-        if opts.mode not in MODES:
-            raise ValueError(f"unknown training mode '{opts.mode}'; use one of {MODES}")
         self.cfg, self.opts, self.dist = cfg, opts, opts.dist
         self.tcfg = cfg["train"]
         self.out_dir = Path(opts.out_dir)
         self.ckpt_dir = self.out_dir / "checkpoints"
-        self.device = resolve_device(opts.device, self.dist)
+        self.device = resolve_device(opts.device, self.dist.local_rank)
         self.epochs = int(self.tcfg["epochs"])
-        max_steps = opts.max_steps if opts.max_steps is not None else self.tcfg.get("max_steps", 0)
+        max_steps = opts.max_steps if opts.max_steps is not None else self.tcfg["max_steps"]
         self.max_steps = int(max_steps or 0)
         torch.manual_seed(int(self.tcfg["seed"]))
 
@@ -120,30 +104,21 @@ class Trainer:
         if not cuts_path.is_file():
             raise FileNotFoundError(f"cut set not found: {cuts_path}")
         cuts = list(CutSet.from_file(cuts_path))
-        sr = int(cfg["features"].get("sampling_rate", 16000))
+        sr = int(cfg["features"]["sampling_rate"])
         sources = load_sources(opts.aug_dir) if opts.aug_dir else {}
         augmentor = Augmentor(sources, cfg["augment"], sr)
-        feat_dim = int(cfg["features"]["num_mel_bins"])
-        self.model = build_model(cfg["model"], feat_dim)
-        if opts.mode == "contrastive":
-            self.dataset = ContrastiveDataset(cuts, cfg, augmentor)
-            self.loss = build_contrastive_loss(cfg["loss"]["contrastive"])
-            self.num_classes = None
-        else:
-            self.dataset = ClassificationDataset(cuts, cfg, augmentor)
-            self.num_classes = self.dataset.num_classes
-            self.loss = build_classification_loss(
-                cfg["loss"]["classification"], int(self.model.embed_dim), self.num_classes
-            )
-            if self.dist.is_main:
-                save_label_map(self.dataset.label_map, self.out_dir / "spk2id.json")
-        self.module = TrainModule(self.model, self.loss, opts.mode).to(self.device)
+        self.model = build_model(cfg["model"], int(cfg["features"]["num_mel_bins"]))  # before the loss: RNG order
+        self.objective = build_objective(opts.objective, cfg, cuts, augmentor, int(self.model.embed_dim))
+        self.dataset, self.loss = self.objective.dataset, self.objective.loss
+        self.num_classes = self.objective.num_classes
+        self.objective.prepare(self.out_dir, self.dist.is_main)
+        self.module = TrainModule(self.model, self.objective).to(self.device)
         self.sampler = ResumableBatchSampler(
             len(self.dataset), int(self.tcfg["batch_size"]), int(self.tcfg["seed"]),
             rank=self.dist.rank, world_size=self.dist.world_size,
         )
         self.loader = make_loader(self.dataset, self.sampler, int(self.tcfg["num_workers"]),
-                                  pin_memory=self.device.type == "cuda")
+                                  self.objective.collate, pin_memory=self.device.type == "cuda")
         self.steps_per_epoch = len(self.sampler)
         self.optimizer = build_optimizer(self.module.parameters(), self.tcfg)
         self.scheduler = build_scheduler(self.optimizer, self.tcfg, self.steps_per_epoch, self.epochs)
@@ -169,18 +144,15 @@ class Trainer:
             "model": self.model.state_dict(), "loss": self.loss.state_dict(),
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
             "scaler": _state(self.scaler), "epoch": self.epoch, "step": self.step,
-            "sampler": {"epoch": self.epoch, "batch": self.batch_in_epoch}, "rng": rng_state(), "mode": self.opts.mode,
-            "num_classes": self.num_classes, "epoch_end_checkpoints": list(self.epoch_end_ckpts),
+            "sampler": {"epoch": self.epoch, "batch": self.batch_in_epoch}, "rng": rng_state(),
+            **self.objective.state(), "epoch_end_checkpoints": list(self.epoch_end_ckpts),
             "epoch_losses": list(self.epoch_losses), "loss_sum": self.loss_sum,
             "loss_count": self.loss_count, "last_loss": self.last_loss,
         }
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore a :meth:`state_dict` (checkpoint) into this run."""
-        if state.get("mode") != self.opts.mode:
-            raise ValueError(f"checkpoint is from a {state.get('mode')} run, not {self.opts.mode}")
-        if state.get("num_classes") != self.num_classes:
-            raise ValueError(f"checkpoint has {state.get('num_classes')} classes, cut set gives {self.num_classes}")
+    def load_state_dict(self, state: Mapping[str, Any], where: str = "checkpoint") -> None:
+        """Restore a :meth:`state_dict` (checkpoint ``where``) into this run; a mismatch is an error naming it."""
+        self.objective.check_state(state, where)
         self.model.load_state_dict(state["model"])
         self.loss.load_state_dict(state["loss"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -200,7 +172,7 @@ class Trainer:
         """Continue from the newest checkpoint, else load ``--init-from`` network weights if given."""
         ckpt = newest_checkpoint(self.ckpt_dir)
         if ckpt is not None:
-            self.load_state_dict(load_checkpoint(ckpt, map_location=self.device))
+            self.load_state_dict(load_checkpoint(ckpt, map_location=self.device), str(ckpt))
             self.resumed_from = str(ckpt)
             log.info("resuming from %s (epoch %d, step %d, batch %d of %d)", ckpt, self.epoch + 1,
                      self.step, self.sampler.start_batch, self.steps_per_epoch)
@@ -233,15 +205,11 @@ class Trainer:
     # ---------------------------------------------------------------- loop
     def _train_step(self, batch: Any) -> tuple[float, float, float]:
         """One optimizer step; returns ``(loss, accuracy, grad_norm)``; raises on a non-finite loss."""
-        if self.opts.mode == "contrastive":
-            feats, labels = batch.to(self.device, non_blocking=True), None
-        else:
-            feats, labels = (t.to(self.device, non_blocking=True) for t in batch)
-        if hasattr(self.loss, "set_progress"):
-            self.loss.set_progress(self.epoch + self.batch_in_epoch / self.steps_per_epoch)
+        batch = self.objective.batch_to(batch, self.device)
+        self.objective.set_progress(self.epoch + self.batch_in_epoch / self.steps_per_epoch)
         self.optimizer.zero_grad(set_to_none=True)
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
-            loss, acc = self.net(feats, labels)
+            loss, acc = self.net(batch)
         value = float(loss.detach())
         if not self.dist.all_finite(value, self.device):
             raise TrainingDiverged(
@@ -262,6 +230,7 @@ class Trainer:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
+        self.objective.after_step(self.model)
         return value, float(acc), norm_value
 
     def _log_scalars(self, writer: Any, loss: float, acc: float, norm: float, seg_per_s: float) -> None:
@@ -272,8 +241,7 @@ class Trainer:
         writer.add_scalar("train/grad_norm", norm, self.step)
         writer.add_scalar("train/segments_per_second", seg_per_s, self.step)
         if math.isfinite(acc):
-            name = "train/accuracy" if self.opts.mode == "classification" else "train/positive_accuracy"
-            writer.add_scalar(name, acc, self.step)
+            writer.add_scalar(self.objective.accuracy_tag, acc, self.step)
         if self.device.type == "cuda":
             writer.add_scalar("train/gpu_memory_gb", torch.cuda.max_memory_allocated(self.device) / 2**30, self.step)
 
@@ -286,14 +254,13 @@ class Trainer:
             writer = SummaryWriter(str(self.out_dir / "tensorboard"), purge_step=self.step if self.step else None)
         log_every = max(1, int(self.tcfg["log_every_steps"]))
         save_every = int(self.tcfg["save_every_steps"] or 0)
-        per_step = int(self.tcfg["batch_size"]) * self.dist.world_size * (
-            int(self.tcfg["num_segments"]) if self.opts.mode == "contrastive" else 1)
+        per_step = int(self.tcfg["batch_size"]) * self.dist.world_size * self.objective.segments_per_item
         self.module.train()
         try:
             while self.epoch < self.epochs:
                 self.sampler.set_epoch(self.epoch, self.batch_in_epoch)
                 bar = tqdm(total=self.steps_per_epoch, initial=self.batch_in_epoch, disable=not self.dist.is_main,
-                           desc=f"{self.opts.mode} epoch {self.epoch + 1}/{self.epochs}", dynamic_ncols=True)
+                           desc=f"{self.objective.name} epoch {self.epoch + 1}/{self.epochs}", dynamic_ncols=True)
                 tick, segs = time.time(), 0
                 for batch in self.loader:
                     loss, acc, norm = self._train_step(batch)
@@ -340,10 +307,10 @@ class Trainer:
         n = max(1, int(self.tcfg["average_last"]))
         names = self.epoch_end_ckpts[-n:]
         summary = {
-            "mode": self.opts.mode, "epochs": self.epoch, "steps": self.step,
+            **self.objective.summary(), "epochs": self.epoch, "steps": self.step,
             "steps_per_epoch": self.steps_per_epoch, "final_loss": self.last_loss,
             "epoch_losses": self.epoch_losses, "averaged_checkpoints": names,
-            "num_classes": self.num_classes, "num_cuts": len(self.dataset), "seconds": round(elapsed, 2),
+            "num_cuts": len(self.dataset), "seconds": round(elapsed, 2),
             "world_size": self.dist.world_size, "resumed_from": self.resumed_from,
         }
         if self.dist.is_main:
@@ -374,7 +341,7 @@ def train(cfg: Mapping[str, Any], opts: TrainOptions) -> dict[str, Any]:
     opts.dist.barrier()
     start = time.time()
     trainer = Trainer(cfg, opts)
-    log.info("%s training on %s: %d cuts, %d steps/epoch, %d epochs, world size %d", opts.mode, trainer.device,
+    log.info("%s training on %s: %d cuts, %d steps/epoch, %d epochs, world size %d", opts.objective, trainer.device,
              len(trainer.dataset), trainer.steps_per_epoch, trainer.epochs, opts.dist.world_size)
     trainer.resume_or_init()
     status = trainer.fit()

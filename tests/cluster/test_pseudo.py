@@ -99,7 +99,7 @@ def test_cli_same_seed_same_labels_and_no_truth_metrics(tmp_path):
     for name in ("a", "b"):
         r = CliRunner().invoke(cli, ["cluster", "--embeddings", str(tmp_path / "emb" / "embeddings.npz"),
                                      "--cuts", str(cuts_path), "--out-dir", str(tmp_path / name),
-                                     "--num-clusters", "5", "--seed", "11", "--device", "cpu"])
+                                     "--set", "cluster.num_clusters=5", "--set", "cluster.seed=11", "--set", "cluster.device=cpu"])
         assert r.exit_code == 0, r.output
         outs.append((tmp_path / name / "utt2spk").read_text())
         stats = json.loads((tmp_path / name / "cluster_stats.json").read_text())

@@ -12,6 +12,7 @@ from lhotse import CutSet, Recording
 from spkssl.config import load_defaults
 from spkssl.embed.extract import ExtractionError, extract_cuts, model_embedder
 from spkssl.embed.io import read_embeddings
+from spkssl.features.frontend import FeatureFrontend
 
 N_CUTS = 4
 
@@ -44,14 +45,14 @@ def _embedder(model_file):
     from spkssl.models.io import load_final_model
 
     model, cfg = load_final_model(model_file)
-    return model_embedder(model), cfg["features"]
+    return model_embedder(model), FeatureFrontend.from_config(cfg["features"])
 
 
 def test_deterministic_and_chunk_average(cuts_file, model_file):
     cuts = CutSet.from_file(cuts_file)
-    embed, feat_cfg = _embedder(model_file)
-    ids1, e1 = extract_cuts(cuts, embed, feat_cfg, chunk_seconds=None, progress=False)
-    ids2, e2 = extract_cuts(cuts, embed, feat_cfg, chunk_seconds=None, progress=False)
+    embed, front = _embedder(model_file)
+    ids1, e1 = extract_cuts(cuts, embed, front, chunk_seconds=None, progress=False)
+    ids2, e2 = extract_cuts(cuts, embed, front, chunk_seconds=None, progress=False)
     assert ids1 == [c.id for c in cuts] and e1.shape == (N_CUTS, 8)
     assert np.array_equal(e1, e2)  # bit-identical
     # chunked: the mean of the chunk embeddings computed by hand
@@ -59,11 +60,11 @@ def test_deterministic_and_chunk_average(cuts_file, model_file):
     from spkssl.features.fbank import apply_cmn, compute_fbank
     from spkssl.data.audio import load_cut_audio
 
-    feats = apply_cmn(compute_fbank(load_cut_audio(cut), cut.sampling_rate, feat_cfg))
+    feats = apply_cmn(compute_fbank(load_cut_audio(cut), cut.sampling_rate, front.fbank))
     chunk = 100
     starts = list(range(0, len(feats) - chunk, chunk)) + [len(feats) - chunk]
     ref = np.mean([embed(feats[None, s:s + chunk])[0] for s in starts], axis=0)
-    _, ec = extract_cuts(cuts.subset(first=1), embed, feat_cfg, chunk_seconds=1.0, progress=False)
+    _, ec = extract_cuts(cuts.subset(first=1), embed, front, chunk_seconds=1.0, progress=False)
     assert len(feats) > 2 * chunk
     assert np.allclose(ec[0], ref, atol=1e-5)
     assert not np.allclose(ec[0], e1[0])
@@ -71,9 +72,9 @@ def test_deterministic_and_chunk_average(cuts_file, model_file):
 
 def test_duplicate_cut_ids_rejected(cuts_file, model_file):
     cuts = list(CutSet.from_file(cuts_file))
-    embed, feat_cfg = _embedder(model_file)
+    embed, front = _embedder(model_file)
     with pytest.raises(ExtractionError, match="more than once"):
-        extract_cuts([cuts[0], cuts[0]], embed, feat_cfg, progress=False)
+        extract_cuts([cuts[0], cuts[0]], embed, front, progress=False)
 
 
 def test_cli_single_and_nj_agree(cuts_file, model_file, tmp_path):
@@ -90,10 +91,13 @@ def test_cli_single_and_nj_agree(cuts_file, model_file, tmp_path):
     ids2, e2 = read_embeddings(two / "embeddings.npz")
     assert ids1 == ids2 and np.array_equal(e1, e2)
     assert not (two / "split2").exists()
-    # existing output is skipped unless --force
+    # existing output is skipped unless --force true, which recomputes it
     before = (one / "embeddings.npz").stat().st_mtime_ns
     assert r.invoke(cli, base + ["--out-dir", str(one)]).exit_code == 0
     assert (one / "embeddings.npz").stat().st_mtime_ns == before
+    assert r.invoke(cli, base + ["--out-dir", str(one), "--force", "true"]).exit_code == 0
+    assert (one / "embeddings.npz").stat().st_mtime_ns > before
+    assert np.array_equal(read_embeddings(one / "embeddings.npz")[1], e1)
 
 
 def test_cli_follows_the_models_cmn_setting(cuts_file, model_file, tmp_path):

@@ -10,7 +10,7 @@ import yaml
 from lhotse.features.base import FeatureExtractor, get_extractor_type
 
 from spkssl.features.extractor import KnfFbank, KnfFbankConfig
-from spkssl.features.fbank import DEFAULT_FBANK, compute_fbank
+from spkssl.features.fbank import compute_fbank, fbank_defaults
 
 
 def _direct_knf(x: np.ndarray, num_bins: int = 80) -> np.ndarray:
@@ -46,12 +46,14 @@ def test_config_roundtrip_and_registry() -> None:
         KnfFbankConfig.from_dict({"num_bins": 3})
 
 
-def test_defaults_agree_with_features_yaml() -> None:
+def test_defaults_are_features_yaml(edit_defaults) -> None:
     yaml_path = Path(__file__).resolve().parents[2] / "spkssl" / "configs" / "features.yaml"
     section = yaml.safe_load(yaml_path.read_text())
     assert section.pop("cmn") is True  # the one non-fbank key: input normalisation of the network
-    assert section == DEFAULT_FBANK
-    assert KnfFbankConfig().to_dict() == DEFAULT_FBANK
+    assert KnfFbankConfig().to_dict() == section == fbank_defaults()
+    edit_defaults("features", num_mel_bins=24, frame_shift_ms=20.0)  # no other copy of the defaults exists
+    assert KnfFbankConfig().num_mel_bins == 24 and KnfFbank().frame_shift == 0.02
+    assert compute_fbank(np.zeros(16000, dtype=np.float32), 16000).shape == (50, 24)
 
 
 def test_errors(rng: np.random.Generator) -> None:

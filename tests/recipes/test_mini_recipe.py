@@ -10,6 +10,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[2]
 RUN_SH = REPO / "egs" / "mini" / "run.sh"
 
@@ -28,19 +30,22 @@ OVERRIDES = " ".join([
     "data.aug_sources.num_noise=3",
     "data.aug_sources.num_music=2",
     "data.aug_sources.num_babble=3",
+    "data.validation.num_speakers=3",
+    "synth.num_train_speakers=6",
+    "synth.num_test_speakers=4",
+    "synth.utts_per_speaker=5",
 ])
 
 
-def _run(tmp: Path) -> subprocess.CompletedProcess:
+def _run(tmp: Path, *extra: str) -> subprocess.CompletedProcess:
     cmd = [
         "bash", str(RUN_SH),
         "--corpus-dir", str(tmp / "synth"),
         "--data-dir", str(tmp / "data"),
         "--exp-root", str(tmp / "exp"),
-        "--synth-opts", "--num-train-speakers 6 --num-test-speakers 4 --utts-per-speaker 5 --seed 0",
-        "--val-speakers", "3",
         "--nj", "1",
         "--overrides", OVERRIDES,
+        *extra,
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
@@ -81,3 +86,28 @@ def test_mini_recipe_runs_every_stage_and_is_idempotent(tmp_path: Path) -> None:
     log2 = second.stdout + second.stderr
     assert "Stage 4:" not in log2 and "Stage 1:" not in log2  # finished stages are skipped
     assert "round 1 already finished" in log2
+
+    # --force true reaches every command of the stages it runs: they recompute, the others stay.
+    redone = [exp / "baseline" / "embeddings" / "eval" / "embeddings.npz",
+              exp / "round0" / "embeddings" / "train" / "embeddings.npz",
+              exp / "round0" / "scores" / "test.cosine.json",
+              exp / "round2" / "pseudo" / "cluster_stats.json",
+              exp / "round2" / "final.pt",
+              exp / "round2" / "embeddings" / "eval" / "embeddings.npz",
+              exp / "round2" / "scores" / "val.cosine.json"]
+    kept = [exp / "round0" / "final.pt", exp / "round1" / "final.pt",
+            exp / "round1" / "embeddings" / "train" / "embeddings.npz"]
+    mtimes = {p: p.stat().st_mtime_ns for p in redone + kept}
+    old_r0 = np.load(redone[1])
+    old_r2 = json.loads((exp / "round2" / "train_summary.json").read_text())
+    forced = _run(tmp_path, "--stage", "5", "--stop-stage", "6", "--start-round", "2", "--force", "true")
+    log3 = forced.stdout + forced.stderr
+    assert forced.returncode == 0, log3[-3000:]
+    assert "Stage 5:" in log3 and "Stage 6: round 2:" in log3 and "Stage 6: round 1" not in log3
+    assert [p for p in redone if p.stat().st_mtime_ns <= mtimes[p]] == []
+    assert [p for p in kept if p.stat().st_mtime_ns != mtimes[p]] == []
+    new_r0 = np.load(redone[1])
+    assert all(np.array_equal(old_r0[k], new_r0[k]) for k in old_r0.files)  # extraction is deterministic
+    new_r2 = json.loads((exp / "round2" / "train_summary.json").read_text())
+    assert new_r2["resumed_from"] is None and new_r2["epoch_losses"] == old_r2["epoch_losses"]  # retrained afresh
+    assert "--force: removing" in (exp / "round2" / "log" / "train.log").read_text()

@@ -68,10 +68,10 @@ def test_missing_round_tolerated_malformed_json_not(tmp_path):
 def test_cli_prints_table_to_custom_out(tmp_path):
     exp, trials, _ = _fake_exp(tmp_path, rounds=(0, 1))
     out = tmp_path / "rep" / "R.md"
-    r = CliRunner().invoke(cli, ["report", "--exp-dir", str(exp), "--trials-name", "test",
+    r = CliRunner().invoke(cli, ["report", "--exp", str(exp), "--trials-name", "test",
                                  "--backend", "cosine", "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert "| round 1 |" in r.output and out.is_file()
     assert (out.parent / "det_all_rounds_R.png").is_file()  # named after R.md; trials from the metrics JSON
-    r = CliRunner().invoke(cli, ["report", "--exp-dir", str(tmp_path / "nope")])
+    r = CliRunner().invoke(cli, ["report", "--exp", str(tmp_path / "nope")])
     assert r.exit_code != 0

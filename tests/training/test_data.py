@@ -11,7 +11,8 @@ from lhotse import CutSet
 
 from spkssl.augment.augment import Augmentor, load_sources
 from spkssl.training.data import (
-    ClassificationDataset, ContrastiveDataset, build_label_map, make_loader, save_label_map,
+    ClassificationDataset, ContrastiveDataset, build_label_map, collate_classification, collate_contrastive,
+    make_loader, save_label_map,
 )
 from spkssl.training.sampler import ResumableBatchSampler
 from tests.training.conftest import tiny_cfg
@@ -75,10 +76,10 @@ def test_loader_with_worker_matches_main_process(cuts_path: Path) -> None:
     ds = ContrastiveDataset(list(CutSet.from_file(cuts_path)), cfg, None)
     batches = {}
     for workers in (0, 1):
-        loader = make_loader(ds, ResumableBatchSampler(len(ds), 2, seed=3), workers)
+        loader = make_loader(ds, ResumableBatchSampler(len(ds), 2, seed=3), workers, collate_contrastive)
         batches[workers] = list(loader)
     assert len(batches[0]) == 3 and batches[0][0].shape == (2, 2, FRAMES, 24)
     assert all(torch.equal(a, b) for a, b in zip(batches[0], batches[1]))
     labels = [lab for _, lab in make_loader(ClassificationDataset(ds.cuts, cfg, None),
-                                            ResumableBatchSampler(6, 3, seed=3), 0)]
+                                            ResumableBatchSampler(6, 3, seed=3), 0, collate_classification)]
     assert sorted(np.concatenate([t.numpy() for t in labels]).tolist()) == [0, 0, 1, 1, 2, 2]

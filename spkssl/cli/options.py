@@ -1,0 +1,69 @@
+"""Options every ``spkssl`` command shares, and the one way a command loads its config.
+
+* ``--config FILE`` and ``--set a.b=v`` (repeatable) on every command: defaults ←
+  FILE ← overrides, through :func:`spkssl.config.load_config`.
+* ``--exp DIR`` on the method commands: the experiment folder, whose
+  ``config.yaml`` (with ``--set`` on top, for this command only) decides the rest.
+* ``--force true|false`` on the commands that skip finished work: the recipe
+  passes its own ``--force`` value on, so a forced stage recomputes everything.
+
+Example::
+
+    @click.command("cluster")
+    @config_options
+    def cluster_cmd(config, overrides): cfg = load_cli_config(config, overrides)
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+import click
+
+from spkssl.config import ConfigError, load_config
+
+F = Callable[..., Any]
+
+
+def config_options(f: F) -> F:
+    """Add ``--config`` and ``--set`` (passed as ``config`` and ``overrides``)."""
+    f = click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+                     help="Config override, e.g. --set train.epochs=5 (repeatable).")(f)
+    return click.option("--config", type=click.Path(exists=True, dir_okay=False), default=None,
+                        help="Config YAML: a recipe conf or an experiment's config.yaml [default: package defaults].")(f)
+
+
+def load_cli_config(config: str | None, overrides: Iterable[str]) -> dict[str, Any]:
+    """:func:`spkssl.config.load_config` with errors turned into a clean command-line error."""
+    try:
+        return load_config(config, overrides)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def exp_option(f: F) -> F:
+    """Add ``--exp`` (passed as ``exp``): the experiment folder holding ``config.yaml``."""
+    return click.option("--exp", "exp", type=click.Path(file_okay=False), default=None,
+                        help="Experiment folder (exp/<tag>): its config.yaml decides inputs and round plans.")(f)
+
+
+def force_option(f: F) -> F:
+    """Add ``--force BOOL`` (passed as ``force``)."""
+    return click.option("--force", type=click.BOOL, default=False, show_default=True, metavar="true|false",
+                        help="Redo the work even if its outputs exist (recipes pass their --force on).")(f)
+
+
+def open_experiment(exp: str, overrides: Iterable[str]) -> "Experiment":  # noqa: F821 - imported lazily
+    """The :class:`~spkssl.experiment.Experiment` at ``exp``, errors as command-line errors."""
+    from spkssl.experiment import Experiment, ExperimentError
+
+    try:
+        return Experiment(exp, overrides)
+    except (ConfigError, ExperimentError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def exclusive(**given: Any) -> None:
+    """Refuse option combinations: ``exclusive(exp=..., config=...)`` allows at most one to be set."""
+    named = [f"--{k.replace('_', '-')}" for k, v in given.items() if v not in (None, (), False)]
+    if len(named) > 1:
+        raise click.UsageError(f"{' and '.join(named)} cannot be used together")

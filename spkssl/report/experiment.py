@@ -1,0 +1,64 @@
+"""The report of a whole experiment (``spkssl report --exp E``): one RESULTS file per trial list.
+
+The first evaluation list (``inputs.trials``) gives ``RESULTS.md``; every other list,
+validation lists included, gives ``RESULTS_<name>.md`` with its own figures.  Each
+table shows the rounds, the untrained log-mel baseline of the same experiment
+(``baseline/``) and any reference experiment (``LABEL=exp/<other>``, e.g. the
+supervised reference, read from its ``round0``), all with the first back-end of
+``score.backends``.  A report newer than every score it reads is not rewritten
+unless forced.
+
+Example:
+    >>> # report_experiment(Experiment("exp/mini"), ["supervised (true labels)=exp/mini_supervised"])
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from spkssl.experiment import Experiment
+from spkssl.report import make_report
+from spkssl.report.results import ReportError
+from spkssl.utils.logging import get_logger
+
+log = get_logger(__name__)
+BASELINE_LABEL = "untrained log-mel stats"
+
+
+def _reference(spec: str) -> tuple[str, Path]:
+    label, sep, path = spec.partition("=")
+    if not sep or not label.strip() or not path.strip():
+        raise ReportError(f"reference '{spec}' must look like LABEL=exp/<other-tag>")
+    return label.strip(), Path(path.strip())
+
+
+def report_outputs(exp: Experiment) -> list[tuple[str, Path, Path]]:
+    """``(list name, trial list, RESULTS file)`` of every list the report covers."""
+    lists = list(exp.inputs.trials.items()) + list(exp.inputs.val_trials.items())
+    return [(name, path, exp.root / ("RESULTS.md" if i == 0 else f"RESULTS_{name}.md"))
+            for i, (name, path) in enumerate(lists)]
+
+
+def _up_to_date(exp: Experiment, outputs: Sequence[Path], references: Sequence[Path]) -> bool:
+    if not outputs or not all(p.is_file() for p in outputs):
+        return False
+    oldest = min(p.stat().st_mtime for p in outputs)
+    scores = [p for root in (exp.root, *references) for p in root.glob("*/scores/*.json")]
+    return all(p.stat().st_mtime < oldest for p in scores)
+
+
+def report_experiment(exp: Experiment, references: Sequence[str] = (), force: bool = False) -> list[str]:
+    """Write every RESULTS file of ``exp`` (see the module doc); return their texts (empty when up to date)."""
+    refs = [_reference(s) for s in references]
+    backend = exp.cfg["score"]["backends"][0]
+    outputs = report_outputs(exp)
+    if not force and _up_to_date(exp, [out for _, _, out in outputs], [p for _, p in refs]):
+        log.info("%s: every RESULTS file is newer than every score; skipping (force to rewrite)", exp.root)
+        return []
+    texts = []
+    for name, trials, out in outputs:
+        extra = [f"{BASELINE_LABEL}={exp.root / 'baseline' / 'scores' / f'{name}.{backend}.json'}"]
+        extra += [f"{label}={path / 'round0' / 'scores' / f'{name}.{backend}.json'}" for label, path in refs]
+        texts.append(make_report(exp.root, name, backend, out=out, trials=trials if trials.is_file() else None,
+                                 extra_rows=extra))
+    return texts

@@ -1,0 +1,42 @@
+"""Training objectives: each brings its dataset view, loss and batch handling to the one trainer.
+
+* ``contrastive`` (:class:`ContrastiveObjective`): round 0 without labels, NT-Xent.
+* ``classification`` (:class:`ClassificationObjective`): pseudo-label rounds (and the
+  supervised reference), AAM or softmax.
+
+Which objective a round trains is decided in :mod:`spkssl.experiment` from the round
+number and the config (``rounds.round0_objective``); ``spkssl train --objective``
+picks one directly.
+
+Example:
+    >>> sorted(OBJECTIVES)
+    ['classification', 'contrastive']
+    >>> build_objective("triplet", {}, [], None, 8)
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown training objective 'triplet'; known: ['classification', 'contrastive']
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from spkssl.augment.augment import Augmentor
+from spkssl.training.objectives.base import Objective
+from spkssl.training.objectives.classification import ClassificationObjective
+from spkssl.training.objectives.contrastive import ContrastiveObjective
+
+OBJECTIVES: dict[str, type[Objective]] = {
+    ContrastiveObjective.name: ContrastiveObjective,
+    ClassificationObjective.name: ClassificationObjective,
+}
+
+
+def build_objective(name: str, cfg: Mapping[str, Any], cuts: Sequence[Any], augmentor: Augmentor | None,
+                    embed_dim: int) -> Objective:
+    """The objective ``name`` over ``cuts``, for a network with ``embed_dim``-dimensional embeddings."""
+    if name not in OBJECTIVES:
+        raise ValueError(f"unknown training objective '{name}'; known: {sorted(OBJECTIVES)}")
+    return OBJECTIVES[name](cfg, cuts, augmentor, embed_dim)
+
+
+__all__ = ["OBJECTIVES", "ClassificationObjective", "ContrastiveObjective", "Objective", "build_objective"]

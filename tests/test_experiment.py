@@ -1,0 +1,77 @@
+"""Experiment: what each round trains, where the inputs are, which systems exist; errors name the key."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from spkssl.config import load_config, save_config
+from spkssl.experiment import Experiment, ExperimentError
+
+
+def _exp(tmp_path: Path, *overrides: str) -> Experiment:
+    save_config(load_config(None, ["inputs.data_dir=/d", "train.epochs=8", *overrides]), tmp_path / "config.yaml")
+    return Experiment(tmp_path)
+
+
+def test_round_plans(tmp_path: Path) -> None:
+    exp = _exp(tmp_path, "train.round0_epochs=16", "rounds.init_from_previous=true", "rounds.num_rounds=2")
+    p0 = exp.train_plan(0)
+    assert (p0.objective, p0.epochs, p0.labels, p0.init_from) == ("contrastive", 16, "none", None)
+    assert p0.cuts == Path("/d/manifests/train_cuts.jsonl.gz") and p0.out_dir == tmp_path / "round0"
+    p2 = exp.train_plan(2)
+    assert (p2.objective, p2.epochs, p2.labels) == ("classification", 8, "pseudo")
+    assert p2.cuts == tmp_path / "round2" / "pseudo" / "cuts.jsonl.gz"
+    assert p2.init_from == tmp_path / "round1" / "final.pt"
+    assert exp.train_config(p0)["train"]["epochs"] == 16 and exp.cfg["train"]["epochs"] == 8
+    assert exp.cluster_paths(1) == (tmp_path / "round0" / "embeddings" / "train" / "embeddings.npz",
+                                    Path("/d/manifests/train_cuts.jsonl.gz"), tmp_path / "round1" / "pseudo")
+
+
+def test_round0_epochs_zero_means_train_epochs_and_from_scratch_rounds(tmp_path: Path) -> None:
+    exp = _exp(tmp_path)
+    assert exp.train_plan(0).epochs == 8 and exp.train_plan(1).init_from is None
+
+
+def test_supervised_reference_is_a_classification_round_on_true_labels(tmp_path: Path) -> None:
+    exp = _exp(tmp_path, "rounds.round0_objective=supervised", "train.round0_epochs=16", "rounds.num_rounds=0")
+    plan = exp.train_plan(0)
+    assert (plan.objective, plan.labels, plan.epochs) == ("classification", "true", 8)  # the rounds' budget
+    assert [s.name for s in exp.systems()] == ["baseline", "round0"]
+
+
+def test_inputs_resolve_against_data_dir(tmp_path: Path) -> None:
+    exp = _exp(tmp_path, "inputs.embed_cuts=null", "inputs.aug_dir=null", "inputs.trials.test=t/test.trials",
+               "inputs.val_trials.val=/abs/val.trials")
+    inputs = exp.inputs
+    assert inputs.embed_cuts == inputs.train_cuts and inputs.aug_dir is None
+    assert inputs.trials == {"test": Path("/d/t/test.trials")} and inputs.val_trials == {"val": Path("/abs/val.trials")}
+
+
+def test_systems(tmp_path: Path) -> None:
+    exp = _exp(tmp_path, "rounds.num_rounds=2")
+    base, r0, r2 = exp.system("baseline"), exp.system("round0"), exp.system("round2")
+    assert base.model is None and base.utt2spk is None and base.dir == tmp_path / "baseline"
+    assert r0.model == tmp_path / "round0" / "final.pt" and r0.utt2spk is None
+    assert r2.utt2spk == tmp_path / "round2" / "pseudo" / "utt2spk"
+    assert r2.eval_embeddings == tmp_path / "round2" / "embeddings" / "eval"
+
+
+@pytest.mark.parametrize("overrides, call, message", [
+    (["train.round0_epochs=2.5"], lambda e: e.train_plan(0), "'train.round0_epochs' must be a whole number"),
+    (["train.epochs=abc"], lambda e: e.train_plan(1), "'train.epochs' must be a whole number >= 1, got 'abc'"),
+    (["rounds.round0_objective=dino"], lambda e: e.train_plan(0), "'rounds.round0_objective' must be one of"),
+    ([], lambda e: e.train_plan(4), r"round 4 is outside 0\.\.3"),
+    ([], lambda e: e.system("round9"), r"round 9 is outside"),
+    ([], lambda e: e.system("last"), "unknown system 'last'"),
+    ([], lambda e: e.cluster_paths(0), "round 0 has no pseudo labels"),
+    (["inputs.eval_cuts=null"], lambda e: e.inputs, "'inputs.eval_cuts' is not set"),
+])
+def test_errors_name_the_key(tmp_path: Path, overrides, call, message) -> None:
+    with pytest.raises(ExperimentError, match=message):
+        call(_exp(tmp_path, *overrides))
+
+
+def test_missing_config_says_how_to_make_it(tmp_path: Path) -> None:
+    with pytest.raises(ExperimentError, match="no config.yaml; write it with `spkssl config resolve"):
+        Experiment(tmp_path / "nope")

@@ -1,0 +1,77 @@
+"""Objectives: the registry, what each brings to the trainer, refusal of another objective's checkpoint,
+and a new objective plugged into the unchanged trainer."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn as nn
+
+from spkssl.training import objectives
+from spkssl.training.checkpoint import list_checkpoints
+from spkssl.training.data import ClassificationDataset, collate_classification
+from spkssl.training.objectives import (
+    OBJECTIVES, ClassificationObjective, ContrastiveObjective, Objective, build_objective,
+)
+from spkssl.training.trainer import TrainOptions, Trainer, train
+from tests.training.conftest import tiny_cfg
+
+
+def test_registry_and_units(cuts_path: Path) -> None:
+    from lhotse import CutSet
+
+    cuts = list(CutSet.from_file(cuts_path))
+    cfg = tiny_cfg(num_segments=3)
+    con = build_objective("contrastive", cfg, cuts, None, 16)
+    cls = build_objective("classification", cfg, cuts, None, 16)
+    assert isinstance(con, ContrastiveObjective) and isinstance(cls, ClassificationObjective)
+    assert (con.segments_per_item, cls.segments_per_item) == (3, 1)
+    assert (con.num_classes, cls.num_classes) == (None, 3)
+    assert con.accuracy_tag == "train/positive_accuracy" and cls.accuracy_tag == "train/accuracy"
+    with pytest.raises(ValueError, match="unknown training objective 'dino'"):
+        build_objective("dino", cfg, cuts, None, 16)
+
+
+def test_checkpoint_of_another_objective_is_refused(cuts_path: Path, tmp_path: Path) -> None:
+    cfg = tiny_cfg()
+    out = tmp_path / "r"
+    assert train(cfg, TrainOptions("contrastive", cuts_path, out, max_steps=2))["status"] == "stopped"
+    ckpt = list_checkpoints(out / "checkpoints")[-1]
+    with pytest.raises(ValueError, match=rf"{ckpt.name}: checkpoint has objective='contrastive', "
+                                         r"this run has 'classification'"):
+        Trainer(cfg, TrainOptions("classification", cuts_path, out)).resume_or_init()
+    state = torch.load(ckpt, weights_only=False)
+    del state["objective"]
+    torch.save(state, ckpt)
+    with pytest.raises(ValueError, match="no 'objective'"):
+        Trainer(cfg, TrainOptions("contrastive", cuts_path, out)).resume_or_init()
+
+
+class _CentroidObjective(Objective):
+    """A toy objective for the test: pull each embedding towards a learned centre of its speaker."""
+
+    name = "centroid"
+
+    def __init__(self, cfg, cuts, augmentor, embed_dim: int) -> None:
+        self.dataset = ClassificationDataset(cuts, cfg, augmentor)
+        self.loss = nn.Embedding(self.dataset.num_classes, embed_dim)
+
+    def collate(self, items):
+        return collate_classification(items)
+
+    def batch_to(self, batch, device):
+        return tuple(t.to(device) for t in batch)
+
+    def compute(self, model, loss, batch):
+        feats, labels = batch
+        value = (model(feats) - loss(labels)).pow(2).sum(-1).mean()
+        return value, torch.tensor(float("nan"))
+
+
+def test_a_new_objective_is_one_new_part(cuts_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(OBJECTIVES, "centroid", _CentroidObjective)
+    assert objectives.OBJECTIVES["centroid"] is _CentroidObjective
+    result = train(tiny_cfg(epochs=1, average_last=1), TrainOptions("centroid", cuts_path, tmp_path / "c"))
+    assert result["status"] == "done" and result["objective"] == "centroid" and result["steps"] == 3
+    assert (tmp_path / "c" / "final.pt").is_file()
