@@ -100,13 +100,6 @@ class System:
         return self.dir / "scores"
 
 
-def _int(cfg: dict[str, Any], section: str, key: str, minimum: int) -> int:
-    value = cfg[section][key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ExperimentError(f"config key '{section}.{key}' must be a whole number >= {minimum}, got {value!r}")
-    return value
-
-
 class Experiment:
     """``exp/<tag>``: its resolved config and the paths and plans of its rounds.
 
@@ -165,7 +158,7 @@ class Experiment:
     @property
     def num_rounds(self) -> int:
         """Pseudo-label rounds after round 0 (``rounds.num_rounds``)."""
-        return _int(self.cfg, "rounds", "num_rounds", 0)
+        return self.cfg["rounds"]["num_rounds"]
 
     def round_dir(self, r: int) -> Path:
         return self.root / f"round{int(r)}"
@@ -179,15 +172,12 @@ class Experiment:
     def train_plan(self, r: int) -> TrainPlan:
         """What round ``r`` trains: objective, cut set, epochs, warm start (see the module doc)."""
         r = self._check_round(r)
-        epochs = _int(self.cfg, "train", "epochs", 1)
+        epochs = self.cfg["train"]["epochs"]  # types and ranges: spkssl/configs/schema/
         if r == 0:
             name = self.cfg["rounds"]["round0_objective"]
-            if name not in ROUND0_OBJECTIVES:
-                raise ExperimentError(f"config key 'rounds.round0_objective' must be one of "
-                                      f"{sorted(ROUND0_OBJECTIVES)}, got {name!r}")
             supervised = name == "supervised"
             if not supervised:  # the supervised reference is a round on true labels: the rounds' budget
-                epochs = _int(self.cfg, "train", "round0_epochs", 0) or epochs
+                epochs = self.cfg["train"]["round0_epochs"] or epochs
             return TrainPlan(0, ROUND0_OBJECTIVES[name], self.inputs.train_cuts, self.round_dir(0), epochs,
                              None, self.inputs.aug_dir, "true" if supervised else "none")
         init = self.round_dir(r - 1) / "final.pt" if self.cfg["rounds"]["init_from_previous"] else None

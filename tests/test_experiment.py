@@ -4,8 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
-from spkssl.config import load_config, save_config
+from spkssl.config import ConfigError, load_config, save_config
 from spkssl.experiment import Experiment, ExperimentError
 
 
@@ -57,15 +58,27 @@ def test_systems(tmp_path: Path) -> None:
     assert r2.eval_embeddings == tmp_path / "round2" / "embeddings" / "eval"
 
 
+@pytest.mark.parametrize("override, message", [
+    ("train.round0_epochs=2.5", "'train.round0_epochs' must be an integer >= 0, got 2.5"),
+    ("train.epochs=abc", "'train.epochs' must be an integer >= 1, got 'abc'"),
+    ("rounds.round0_objective=dino", "'rounds.round0_objective' must be one of contrastive, supervised"),
+    ("inputs.eval_cuts=null", "'inputs.eval_cuts' must be a string, got None"),
+])
+def test_a_hand_edited_config_yaml_is_checked_when_the_experiment_opens(tmp_path: Path, override, message) -> None:
+    cfg = load_config(None)
+    section, key, value = override.split(".", 1)[0], override.split(".", 1)[1].split("=")[0], override.split("=")[1]
+    cfg[section][key] = yaml.safe_load(value)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    with pytest.raises(ConfigError, match=message):
+        Experiment(tmp_path)
+
+
 @pytest.mark.parametrize("overrides, call, message", [
-    (["train.round0_epochs=2.5"], lambda e: e.train_plan(0), "'train.round0_epochs' must be a whole number"),
-    (["train.epochs=abc"], lambda e: e.train_plan(1), "'train.epochs' must be a whole number >= 1, got 'abc'"),
-    (["rounds.round0_objective=dino"], lambda e: e.train_plan(0), "'rounds.round0_objective' must be one of"),
     ([], lambda e: e.train_plan(4), r"round 4 is outside 0\.\.3"),
     ([], lambda e: e.system("round9"), r"round 9 is outside"),
     ([], lambda e: e.system("last"), "unknown system 'last'"),
     ([], lambda e: e.cluster_paths(0), "round 0 has no pseudo labels"),
-    (["inputs.eval_cuts=null"], lambda e: e.inputs, "'inputs.eval_cuts' is not set"),
+    (["inputs.eval_cuts="], lambda e: e.inputs, "'inputs.eval_cuts' is not set"),
 ])
 def test_errors_name_the_key(tmp_path: Path, overrides, call, message) -> None:
     with pytest.raises(ExperimentError, match=message):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -131,7 +132,11 @@ def test_fake_sbatch_flow_failures(tmp_path, fake_slurm):
 
 
 def test_missing_sbatch_is_a_clear_error(tmp_path):
-    env = dict(os.environ, PATH="/usr/bin:/bin", SPKSSL_PYTHON=sys.executable)
+    bindir = tmp_path / "bin"  # only what the script needs, so an installed Slurm does not count
+    bindir.mkdir()
+    for tool in ("bash", "dirname"):
+        (bindir / tool).symlink_to(shutil.which(tool))
+    env = dict(os.environ, PATH=str(bindir), SPKSSL_PYTHON=sys.executable)
     r = subprocess.run(["bash", RUN_SLURM, "log/x.log", "true"], cwd=tmp_path, env=env,
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "sbatch not found" in r.stderr
