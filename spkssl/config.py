@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import difflib
 import functools
+import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -44,10 +45,15 @@ def _read_defaults(stamp: tuple[tuple[str, int], ...]) -> dict[str, Any]:
     return {Path(name).stem: yaml.safe_load(Path(name).read_text()) or {} for name, _ in stamp}
 
 
+@functools.lru_cache(maxsize=8)
+def _default_files(config_dir: str, dir_mtime: int) -> tuple[str, ...]:
+    return tuple(str(p) for p in sorted(Path(config_dir).glob("*.yaml")))
+
+
 def _defaults() -> dict[str, Any]:
     """The parsed default files, re-read only when a file (or ``CONFIG_DIR``) changes."""
-    paths = sorted(CONFIG_DIR.glob("*.yaml"))
-    return _read_defaults(tuple((str(p), p.stat().st_mtime_ns) for p in paths))
+    files = _default_files(str(CONFIG_DIR), os.stat(CONFIG_DIR).st_mtime_ns)
+    return _read_defaults(tuple((name, os.stat(name).st_mtime_ns) for name in files))
 
 
 def load_defaults() -> dict[str, Any]:

@@ -10,7 +10,16 @@
   for each ``p`` in ``p_targets`` (default 0.01 and 0.05, ``C_miss = C_fa = 1``).
 
 EERs are in **percent** (as Kaldi prints them); minDCFs are unitless.  Thresholds
-are scores: ``thresholds["eer_kaldi"]`` etc.  Everything costs one sort of all scores.
+are scores: ``thresholds["eer_kaldi"]`` etc.
+
+Everything costs **one sort** and a few vectorised passes, with no Python loop
+over trials: :func:`stable_sort` packs each score's order-preserving bits, its
+trial index and its label into one ``uint64`` key, so a single ``np.sort`` gives
+the order of Kaldi's stable ``sorted()`` (ties keep trial order, which matters
+for minDCF on tied scores).  minDCF is evaluated only where a minimum can be
+(the last nontarget before each run of targets, the first and the last trial),
+with the arithmetic of the full sweep, so values and thresholds are identical
+to evaluating every threshold.
 
 Example:
     >>> import numpy as np
@@ -25,6 +34,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 DEFAULT_P_TARGETS = (0.01, 0.05)
+_SIGN = np.uint64(1 << 63)
 
 
 class MetricsError(ValueError):
@@ -41,14 +51,14 @@ def _check(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarr
         if bad.any():
             raise MetricsError(f"label {labels[bad][0]!r} is neither 'target' nor 'nontarget'")
         labels = labels == "target"
-    else:
-        if not np.isin(labels, [0, 1]).all():
+    elif labels.dtype != bool:
+        if not ((labels == 0) | (labels == 1)).all():
             raise MetricsError("labels must be 0/1, bool or 'target'/'nontarget'")
         labels = labels.astype(bool)
     if not np.isfinite(scores).all():
         idx = int(np.flatnonzero(~np.isfinite(scores))[0])
         raise MetricsError(f"score #{idx} is {scores[idx]} (scores must be finite)")
-    n_tgt = int(labels.sum())
+    n_tgt = int(np.count_nonzero(labels))
     if n_tgt == 0 or n_tgt == labels.size:
         raise MetricsError(
             f"need both target and nontarget trials; got {n_tgt} target, {labels.size - n_tgt} nontarget"
@@ -56,10 +66,80 @@ def _check(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return scores, labels
 
 
+def _order_keys(scores: np.ndarray) -> np.ndarray:
+    """New ``uint64`` keys whose unsigned order is the float order of ``scores`` (``-0.0`` as ``0.0``).
+
+    >>> k = _order_keys(np.array([-1.5, 0.0, -0.0, 2.0]))
+    >>> bool(k[0] < k[1] == k[2] < k[3])
+    True
+    """
+    bits = np.add(scores, 0.0).view(np.uint64)  # x + 0.0 turns -0.0 into +0.0
+    flip = np.negative(bits >> np.uint64(63)) | _SIGN  # negatives: every bit; others: the sign bit
+    return np.bitwise_xor(bits, flip, out=bits)
+
+
+def stable_sort(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scores ascending with their labels, ties in trial order, from one ``np.sort`` of packed keys.
+
+    Equal to ``o = np.argsort(scores, kind="stable"); scores[o], labels[o]`` (the
+    order of Kaldi's ``sorted()``), several times faster: a trial's ``uint64`` key
+    is the top bits of its score's order-preserving bit pattern, then its index,
+    then its label, so an unsigned sort orders by score, then by trial, and
+    carries the label along.  Scores that differ only in the dropped low bits
+    (neighbouring floats: rare) break the ascending order; those runs are
+    re-sorted exactly by :func:`_repair_collisions`.
+
+    Args:
+        scores: float64 ``[N]`` finite scores.
+        labels: bool ``[N]``.
+
+    Example:
+        >>> s, l = stable_sort(np.array([0.3, 0.1, 0.3, 0.2]), np.array([True, False, False, True]))
+        >>> s.tolist(), l.tolist()
+        ([0.1, 0.2, 0.3, 0.3], [False, True, True, False])
+    """
+    n = scores.size
+    low = max(1, (n - 1).bit_length()) + 1  # index bits + one label bit
+    if low > 40:  # > 5e11 trials: fall back to the general stable sort
+        order = np.argsort(scores, kind="stable")
+        return scores[order], labels[order]
+    shift = np.uint64(low)
+    keys = _order_keys(scores)
+    keys >>= shift
+    keys <<= shift
+    tail = np.arange(n, dtype=np.uint64)
+    tail <<= np.uint64(1)
+    tail |= labels.view(np.uint8)
+    keys |= tail
+    del tail
+    keys.sort()
+    l_sorted = (keys & np.uint64(1)).astype(bool)
+    index = (keys >> np.uint64(1)) & np.uint64((1 << (low - 1)) - 1)
+    s_sorted = scores[index.astype(np.intp)]
+    if (s_sorted[1:] < s_sorted[:-1]).any():
+        _repair_collisions(s_sorted, l_sorted, keys >> shift)
+    return s_sorted, l_sorted
+
+
+def _repair_collisions(s_sorted: np.ndarray, l_sorted: np.ndarray, block: np.ndarray) -> None:
+    """Stably re-sort, in place, the runs of equal truncated key ``block`` that are out of score order.
+
+    Inside such a run the trials are in index order, so a stable sort by score
+    gives Kaldi's order; the runs are disjoint and already ordered among themselves.
+    """
+    bad = np.unique(block[1:][s_sorted[1:] < s_sorted[:-1]])
+    starts = np.searchsorted(block, bad, side="left")
+    lengths = np.searchsorted(block, bad, side="right") - starts
+    offsets = np.cumsum(lengths) - lengths
+    pos = np.arange(int(lengths.sum())) + np.repeat(starts - offsets, lengths)
+    order = np.argsort(s_sorted[pos], kind="stable")
+    s_sorted[pos] = s_sorted[pos][order]
+    l_sorted[pos] = l_sorted[pos][order]
+
+
 def _sorted(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One stable ascending sort shared by every metric (ties keep input order, like Python's sorted)."""
-    order = np.argsort(scores, kind="stable")
-    return scores[order], labels[order]
+    return stable_sort(scores, labels)
 
 
 def kaldi_eer(tgt_sorted: np.ndarray, non_sorted: np.ndarray) -> tuple[float, float]:
@@ -98,20 +178,82 @@ def min_dcf(
     return float(c_det[i] / min(c_miss * p_target, c_fa * (1.0 - p_target))), float(thresholds[i])
 
 
+def dcf_candidates(l_sorted: np.ndarray) -> np.ndarray:
+    """Sorted positions where the detection cost can take its first minimum, for any costs > 0.
+
+    Along the ascending sort the cost rises at every target and falls at every
+    nontarget, so a minimum sits at the end of a nontarget run (a nontarget
+    followed by a target, or the last trial) or at the first trial when it is a
+    target; every other position costs strictly more than one of these.
+
+    >>> dcf_candidates(np.array([True, False, False, True, False])).tolist()
+    [0, 2, 4]
+    """
+    ends = np.flatnonzero(~l_sorted[:-1] & l_sorted[1:])
+    first = np.zeros(1 if l_sorted[0] else 0, dtype=ends.dtype)
+    return np.concatenate([first, ends, [l_sorted.size - 1]])
+
+
+def _roc_from(
+    s_sorted: np.ndarray, t_cum: np.ndarray, n_t: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`roc_points` from the ascending sort and ``t_cum = cumsum(l_sorted)`` (shared work)."""
+    n = s_sorted.size
+    n_n = n - n_t
+    starts = np.flatnonzero(np.concatenate([[True], s_sorted[1:] != s_sorted[:-1]]))
+    t_before = np.zeros(starts.size, dtype=np.int64)
+    t_before[1:] = t_cum[starts[1:] - 1]
+    tp = (n_t - t_before)[::-1]  # targets scoring >= each distinct score, strictest first
+    fp = (n - starts)[::-1] - tp
+    p_fa = np.concatenate([[0.0], fp / n_n])
+    p_miss = np.concatenate([[1.0], 1.0 - tp / n_t])
+    return p_fa, p_miss, np.concatenate([[np.inf], s_sorted[starts[::-1]]])
+
+
+def _roc_crossing(
+    s_sorted: np.ndarray, t_cum: np.ndarray, n_t: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The two consecutive :func:`roc_points` around ``p_miss == p_fa``, found by bisection.
+
+    ``p_miss - p_fa`` never decreases as the threshold rises, so the first curve
+    point with ``p_miss <= p_fa`` is the highest distinct score with that
+    property; ~log2(N) probes find it without building the curve.  Returns the
+    points (the one before it, then it) with the arithmetic of :func:`_roc_from`,
+    so :func:`roc_eer` on them gives the same numbers as on the whole curve.
+    """
+    n = s_sorted.size
+    n_n = n - n_t
+
+    def point(f: int) -> tuple[float, float]:  # f: first position of a run of equal scores
+        tp = n_t - (int(t_cum[f - 1]) if f else 0)
+        return (n - f - tp) / n_n, 1.0 - tp / n_t
+
+    def start(f: int) -> int:
+        return int(np.searchsorted(s_sorted, s_sorted[f], side="left"))
+
+    lo, hi = 0, n  # point(0) has p_miss 0 <= p_fa 1; positions >= hi are known not to cross
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        p_fa, p_miss = point(start(mid))
+        if p_miss - p_fa <= 0:
+            lo = mid
+        else:
+            hi = mid
+    f = start(lo)
+    nxt = int(np.searchsorted(s_sorted, s_sorted[f], side="right"))
+    prev = point(nxt) + (float(s_sorted[nxt]),) if nxt < n else (0.0, 1.0, np.inf)
+    cur = point(f) + (float(s_sorted[f]),)
+    return (np.array([prev[0], cur[0]]), np.array([prev[1], cur[1]]), np.array([prev[2], cur[2]]))
+
+
 def roc_points(s_sorted: np.ndarray, l_sorted: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Operating points at each distinct score, accepting ``score >= t``, from strictest to laxest.
 
     Returns ``(p_fa, p_miss, thresholds)``, starting with the reject-all point
     ``(0, 1, +inf)``; ties are never split.
     """
-    s_desc, l_desc = s_sorted[::-1], l_sorted[::-1]
-    last_of_group = np.r_[np.flatnonzero(np.diff(s_desc) != 0), s_desc.size - 1]
-    tp = np.cumsum(l_desc)[last_of_group]
-    fp = (last_of_group + 1) - tp
-    n_t, n_n = int(l_desc.sum()), l_desc.size - int(l_desc.sum())
-    p_fa = np.r_[0.0, fp / n_n]
-    p_miss = np.r_[1.0, 1.0 - tp / n_t]
-    return p_fa, p_miss, np.r_[np.inf, s_desc[last_of_group]]
+    t_cum = np.cumsum(l_sorted)
+    return _roc_from(s_sorted, t_cum, int(t_cum[-1]))
 
 
 def roc_eer(p_fa: np.ndarray, p_miss: np.ndarray, thresholds: np.ndarray) -> tuple[float, float]:
@@ -133,6 +275,22 @@ def det_curve(scores: Sequence[float], labels: Sequence[Any]) -> tuple[np.ndarra
     return p_fa, p_miss
 
 
+def _min_dcf_sorted(
+    s_sorted: np.ndarray, l_sorted: np.ndarray, t_cum: np.ndarray, cand: np.ndarray,
+    p: float, c_miss: float, c_fa: float,
+) -> tuple[float, float]:
+    """:func:`min_dcf` over all positions, evaluated at ``cand`` when that is provably the same."""
+    n_t = int(t_cum[-1])
+    n_n = l_sorted.size - n_t
+    a, b = c_miss * p, c_fa * (1.0 - p)
+    # Candidates suffice when every step changes the cost by far more than rounding.
+    if min(a / n_t, b / n_n) > 1e-12 * (abs(a) + abs(b)):
+        t = t_cum[cand]
+        return min_dcf(t / n_t, 1.0 - ((cand + 1) - t) / n_n, s_sorted[cand], p, c_miss, c_fa)
+    fnr, fpr = error_rates(s_sorted, l_sorted)
+    return min_dcf(fnr, fpr, s_sorted, p, c_miss, c_fa)
+
+
 def compute_metrics(
     scores: Sequence[float], labels: Sequence[Any],
     p_targets: Iterable[float] = DEFAULT_P_TARGETS, c_miss: float = 1.0, c_fa: float = 1.0,
@@ -149,22 +307,22 @@ def compute_metrics(
     """
     s, l = _sorted(*_check(np.asarray(scores), np.asarray(labels)))
     eer_k, thr_k = kaldi_eer(s[l], s[~l])
-    p_fa, p_miss, thr = roc_points(s, l)
-    eer_r, thr_r = roc_eer(p_fa, p_miss, thr)
+    t_cum = np.cumsum(l)
+    n_t = int(t_cum[-1])
+    eer_r, thr_r = roc_eer(*_roc_crossing(s, t_cum, n_t))
     out: dict[str, Any] = {
         "eer": 100.0 * eer_k,
         "eer_kaldi": 100.0 * eer_k,
         "eer_roc": 100.0 * eer_r,
         "thresholds": {"eer_kaldi": thr_k, "eer_roc": thr_r},
     }
-    fnr, fpr = error_rates(s, l)
+    cand = dcf_candidates(l)
     p_list = [float(p) for p in p_targets]
     for p in p_list:
         if not 0.0 < p < 1.0:
             raise MetricsError(f"p_target must be in (0, 1), got {p}")
         key = f"mindcf_{p:g}"
-        out[key], out["thresholds"][key] = min_dcf(fnr, fpr, s, p, c_miss, c_fa)
-    n_t = int(l.sum())
+        out[key], out["thresholds"][key] = _min_dcf_sorted(s, l, t_cum, cand, p, c_miss, c_fa)
     out.update(num_trials=int(l.size), num_target=n_t, num_nontarget=int(l.size) - n_t,
                p_targets=p_list, c_miss=float(c_miss), c_fa=float(c_fa))
     return out
