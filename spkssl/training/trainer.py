@@ -103,12 +103,18 @@ class Trainer:
         cuts_path = Path(opts.cuts)
         if not cuts_path.is_file():
             raise FileNotFoundError(f"cut set not found: {cuts_path}")
-        cuts = list(CutSet.from_file(cuts_path))
+        lazy = ".jsonl" in cuts_path.name  # CutSet.from_file fails with a TypeError on an empty jsonl file
+        cuts = list(CutSet.from_jsonl_lazy(cuts_path) if lazy else CutSet.from_file(cuts_path))
+        if not cuts:
+            raise ValueError(f"{cuts_path}: the cut set is empty; nothing to train on")
         sr = int(cfg["features"]["sampling_rate"])
         sources = load_sources(opts.aug_dir) if opts.aug_dir else {}
         augmentor = Augmentor(sources, cfg["augment"], sr)
         self.model = build_model(cfg["model"], int(cfg["features"]["num_mel_bins"]))  # before the loss: RNG order
-        self.objective = build_objective(opts.objective, cfg, cuts, augmentor, int(self.model.embed_dim))
+        try:
+            self.objective = build_objective(opts.objective, cfg, cuts, augmentor, int(self.model.embed_dim))
+        except ValueError as exc:
+            raise ValueError(f"{cuts_path}: {exc}") from exc
         self.dataset, self.loss = self.objective.dataset, self.objective.loss
         self.num_classes = self.objective.num_classes
         self.objective.prepare(self.out_dir, self.dist.is_main)

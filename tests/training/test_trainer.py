@@ -110,3 +110,16 @@ def test_classification_init_from_previous_round(cuts_path: Path, tmp_path: Path
     bad["model"]["kwargs"]["channels"] = 8
     with pytest.raises(ValueError, match="do not fit"):
         Trainer(bad, TrainOptions("classification", cuts_path, tmp_path / "x", init_from=r0 / "final.pt")).resume_or_init()
+
+
+def test_an_empty_or_one_speaker_cut_set_is_named(cuts_path: Path, tmp_path: Path) -> None:
+    from lhotse import CutSet
+
+    empty = tmp_path / "empty.jsonl.gz"
+    CutSet.from_cuts([]).to_file(empty)
+    with pytest.raises(ValueError, match=rf"{empty}: the cut set is empty; nothing to train on"):
+        train(tiny_cfg(), TrainOptions("classification", empty, tmp_path / "e"))
+    one = tmp_path / "one.jsonl.gz"
+    CutSet.from_file(cuts_path).filter(lambda c: c.supervisions[0].speaker == "spk0").to_file(one)
+    with pytest.raises(ValueError, match=rf"{one}: a classification loss needs at least 2 classes, got 1"):
+        train(tiny_cfg(), TrainOptions("classification", one, tmp_path / "o"))
