@@ -27,7 +27,7 @@ import torch.nn as nn
 from tqdm import tqdm
 
 from spkssl.training.checkpoint import (
-    average_model_states, load_checkpoint, newest_checkpoint, prune_checkpoints, rng_state,
+    average_model_states, load_newest_readable, newest_checkpoint, prune_checkpoints, rng_state,
     save_checkpoint, set_rng_state,
 )
 from spkssl.training.ddp import DistContext
@@ -176,9 +176,10 @@ class Trainer:
 
     def resume_or_init(self) -> None:
         """Continue from the newest checkpoint, else load ``--init-from`` network weights if given."""
-        ckpt = newest_checkpoint(self.ckpt_dir)
-        if ckpt is not None:
-            self.load_state_dict(load_checkpoint(ckpt, map_location=self.device), str(ckpt))
+        found = load_newest_readable(self.ckpt_dir, map_location=self.device, keep_aside=self.dist.is_main)
+        if found is not None:
+            ckpt, state = found
+            self.load_state_dict(state, str(ckpt))
             self.resumed_from = str(ckpt)
             log.info("resuming from %s (epoch %d, step %d, batch %d of %d)", ckpt, self.epoch + 1,
                      self.step, self.sampler.start_batch, self.steps_per_epoch)
