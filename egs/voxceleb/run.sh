@@ -56,7 +56,7 @@ fi
 set_args=()
 for o in $overrides; do set_args+=(--set "$o"); done
 for name in $trial_lists; do set_args+=(--set "inputs.trials.$name=trials/$name.trials"); done
-mkdir -p "$exp"
+lock_experiment "$exp"  # one run per experiment folder: a second one stops, naming this one
 spkssl config resolve \
   "$conf" \
   "$exp/config.yaml" \

@@ -11,6 +11,7 @@ import importlib
 
 import click
 
+from spkssl.launch.lifetime import die_with_parent
 from spkssl.utils.logging import setup_logging
 
 # Each module defines ``commands``: a list of click commands/groups added to ``cli``.
@@ -75,3 +76,4 @@ class _LazyGroup(click.Group):
 def cli(log_level: str) -> None:
     """spkssl: self-supervised speaker embeddings, Kaldi-style recipes on Lhotse."""
     setup_logging(log_level.upper())
+    die_with_parent()  # under a recipe (SPKSSL_DIE_WITH_PARENT=1): a killed run.sh stops this command too

@@ -127,6 +127,7 @@ def _run(cfg: dict, opts: dict, device: str, force: bool, max_steps: int | None)
     from spkssl.training.ddp import cleanup_distributed, init_distributed
     from spkssl.training.trainer import TrainingDiverged, TrainOptions, train
     from spkssl.utils.device import resolve_device
+    from spkssl.utils.lock import LockHeld
 
     dist = init_distributed(resolve_device(device))
     if not dist.is_main:  # one log for the job: the other ranks report warnings and errors only
@@ -139,7 +140,7 @@ def _run(cfg: dict, opts: dict, device: str, force: bool, max_steps: int | None)
     except TrainingDiverged as exc:
         log.error("training diverged: %s", exc)
         sys.exit(3)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, LockHeld) as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         cleanup_distributed()

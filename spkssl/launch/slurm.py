@@ -3,9 +3,12 @@
 The launcher writes a self-contained bash submission script to
 ``<log dir>/q/<name>.sh`` (``#SBATCH --array=a-b[%M]``, ``--cpus-per-task``,
 ``--mem``, ``--gpus``, partition and extra options), submits it with
-``sbatch --wait`` so it blocks until every task ends, then reads the exit status
-each task wrote to ``<log dir>/q/<name>.status/<index>`` and names the failed (or
-vanished) tasks and their logs. Each task substitutes its index for ``JOB`` in the
+``sbatch --parsable --wait`` so it blocks until every task ends, then reads the exit
+status each task wrote to ``<log dir>/q/<name>.status/<index>`` and names the failed
+tasks and their logs; a task stopped from outside is reported with Slurm's state
+(e.g. cancelled with ``scancel``).  If the launcher is stopped (SIGTERM, Ctrl-C, or its
+recipe killed), it cancels the job; if it is killed outright, its reaper does
+(:mod:`spkssl.launch.lifetime`).  Task logs are appended, with a header per attempt. Each task substitutes its index for ``JOB`` in the
 log path and command itself, so the script never depends on this Python.
 
 Example::
@@ -18,6 +21,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -25,10 +29,12 @@ from pathlib import Path
 from typing import Sequence
 
 from spkssl.launch import JobSpec, LaunchError, LaunchOptions, parse_launch_args, report_failures
+from spkssl.launch.lifetime import Reaper, die_with_parent
 from spkssl.utils.io import write_text_atomic
 
 PROG = "run_slurm.sh"
 EXTRA_OPTIONS = ("partition", "sbatch-opts")
+SCONTROL_TIMEOUT_S = 30  # a controller that does not answer in this time tells us nothing
 
 
 def queue_dir(spec: JobSpec) -> Path:
@@ -95,11 +101,12 @@ status_dir={shlex.quote(str(status_dir))}
 {substitute}export SPKSSL_JOB_INDEX=$task
 {thread_env}mkdir -p "$(dirname "$log")" "$status_dir"
 {{
+  [ -s "$log" ] && echo  # appended: each attempt has its own header
   echo "# $cmd"
   echo "# Running on $(hostname) (Slurm job ${{SLURM_ARRAY_JOB_ID:-?}}_$task)"
   echo "# Started at $(date)"
   echo "#"
-}} > "$log"
+}} >> "$log"
 start=$(date +%s)
 bash -o pipefail -c "$cmd" < /dev/null >> "$log" 2>&1
 code=$?
@@ -110,14 +117,56 @@ exit "$code"
 """
 
 
-def check_status(spec: JobSpec) -> list[tuple[int, str, str]]:
-    """``(index, reason, log)`` for every task whose status file is missing or non-zero."""
+def task_states(job_id: str) -> dict[int, str]:
+    """Slurm's state of every task of array job ``job_id`` (``{3: "CANCELLED"}``); empty if Slurm cannot say."""
+    scontrol = shutil.which("scontrol")
+    if scontrol is None:
+        return {}
+    try:
+        out = subprocess.run([scontrol, "-o", "show", "job", job_id], capture_output=True, text=True,
+                             timeout=SCONTROL_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return {}
+    states = {}
+    for line in out.stdout.splitlines():
+        fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
+        task = fields.get("ArrayTaskId", "")
+        if task.isdigit() and "JobState" in fields:
+            states[int(task)] = fields["JobState"]
+    return states
+
+
+def _slurm_note(spec: JobSpec, index: int) -> str:
+    """The ``*** ... ***`` line slurmstepd writes to a task's Slurm output when it stops it, if any."""
+    out = queue_dir(spec) / f"{spec.job_name()}.{index}.out"
+    try:
+        lines = out.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    notes = [line.strip() for line in lines if "***" in line]
+    return f" ({notes[-1]})" if notes else ""
+
+
+def check_status(spec: JobSpec, job_id: str | None = None) -> list[tuple[int, str, str]]:
+    """``(index, reason, log)`` for every task whose status file is missing or non-zero.
+
+    A task without a status was stopped from outside; Slurm's state (e.g. CANCELLED by
+    ``scancel``, TIMEOUT) and slurmstepd's note say how, when ``job_id`` is known.
+    """
     status_dir = queue_dir(spec) / f"{spec.job_name()}.status"
+    states = task_states(job_id) if job_id else {}
     failed = []
     for index in spec.indices:
         path = status_dir / str(index)
         if not path.is_file():
-            failed.append((index, "left no exit status (killed, timed out or never ran)", spec.log_path(index)))
+            state = states.get(index)
+            if state == "CANCELLED":
+                reason = f"was cancelled (Slurm job {job_id}_{index} CANCELLED: scancel){_slurm_note(spec, index)}"
+            elif state:
+                reason = f"ended as {state} in Slurm job {job_id}_{index}{_slurm_note(spec, index)}"
+            else:
+                reason = f"left no exit status (killed, timed out or never ran){_slurm_note(spec, index)}"
+            failed.append((index, reason, spec.log_path(index)))
             continue
         text = path.read_text().strip()
         if text != "0":
@@ -125,8 +174,43 @@ def check_status(spec: JobSpec) -> list[tuple[int, str, str]]:
     return failed
 
 
-def submit(spec: JobSpec, opts: LaunchOptions) -> list[tuple[int, str, str]]:
-    """Write the script, run ``sbatch --wait`` on it, return the failed tasks."""
+class _Terminated(Exception):
+    """The launcher received SIGTERM (e.g. its recipe was killed) while waiting for Slurm."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated()
+
+
+def _wait(proc: subprocess.Popen, reaper: Reaper | None) -> tuple[str | None, str]:
+    """Wait for ``sbatch --parsable --wait``; return ``(job id, sbatch's stderr)``.
+
+    On SIGTERM/SIGINT the job is cancelled (``scancel``) before the exception goes on;
+    ``reaper`` cancels it if this process is killed outright.
+    """
+    job_id = proc.stdout.readline().strip().split(";")[0] or None  # --parsable: "<id>[;<cluster>]"
+    if job_id:
+        print(f"{PROG}: Slurm job {job_id} submitted; waiting for it to end", file=sys.stderr)
+        if reaper is not None:
+            reaper.watch_slurm(job_id)
+    old = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        _, err = proc.communicate()
+    except (KeyboardInterrupt, _Terminated):
+        if job_id:
+            subprocess.run(["scancel", job_id], stdin=subprocess.DEVNULL, capture_output=True)
+            print(f"{PROG}: interrupted; cancelled Slurm job {job_id}", file=sys.stderr)
+        proc.kill()
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, old)
+        if job_id and reaper is not None:
+            reaper.forget_slurm(job_id)
+    return job_id, err or ""
+
+
+def submit(spec: JobSpec, opts: LaunchOptions, reaper: Reaper | None = None) -> list[tuple[int, str, str]]:
+    """Write the script, run ``sbatch --parsable --wait`` on it, return the failed tasks."""
     sbatch = shutil.which("sbatch")
     if sbatch is None:
         raise LaunchError(f"{PROG}: sbatch not found on PATH; is this a Slurm submit host?")
@@ -137,16 +221,14 @@ def submit(spec: JobSpec, opts: LaunchOptions) -> list[tuple[int, str, str]]:
     for index in spec.indices:  # stale results of an earlier run must not count
         (status_dir / str(index)).unlink(missing_ok=True)
     write_text_atomic(script, submission_script(spec, opts))
-    proc = subprocess.run([sbatch, "--wait", str(script.resolve())], capture_output=True, text=True)
-    if proc.stdout.strip():
-        print(proc.stdout.strip(), file=sys.stderr)
-    failed = check_status(spec)
+    proc = subprocess.Popen([sbatch, "--parsable", "--wait", str(script.resolve())], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    job_id, err = _wait(proc, reaper)
+    failed = check_status(spec, job_id)
     if proc.returncode != 0 and not failed:
-        raise LaunchError(
-            f"{PROG}: sbatch exited with {proc.returncode} for {script}: {proc.stderr.strip()}"
-        )
-    if proc.returncode != 0 and len(failed) == spec.num_jobs and proc.stderr.strip():
-        print(f"{PROG}: sbatch said: {proc.stderr.strip()}", file=sys.stderr)
+        raise LaunchError(f"{PROG}: sbatch exited with {proc.returncode} for {script}: {err.strip()}")
+    if proc.returncode != 0 and len(failed) == spec.num_jobs and err.strip():
+        print(f"{PROG}: sbatch said: {err.strip()}", file=sys.stderr)
     return failed
 
 
@@ -155,10 +237,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     try:
         spec, opts = parse_launch_args(args, PROG, extra_options=EXTRA_OPTIONS)
-        failed = submit(spec, opts)
     except LaunchError as exc:
         print(exc, file=sys.stderr)
         return 2
+    die_with_parent()
+    reaper = Reaper()
+    try:
+        failed = submit(spec, opts, reaper)
+    except LaunchError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, _Terminated):
+        return 130
+    finally:
+        reaper.close()
     if failed:
         report_failures(PROG, failed, spec.num_jobs)
         return 1

@@ -15,6 +15,7 @@ Example:
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import shutil
 import time
@@ -35,6 +36,7 @@ from spkssl.training.objectives import Objective, build_objective
 from spkssl.training.schedule import build_optimizer, build_scheduler
 from spkssl.utils.device import resolve_device
 from spkssl.utils.io import write_json_atomic
+from spkssl.utils.lock import hold
 from spkssl.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -333,10 +335,22 @@ class Trainer:
 def train(cfg: Mapping[str, Any], opts: TrainOptions) -> dict[str, Any]:
     """Run (or resume) one training round; returns the summary (``{"status": ...}`` included).
 
+    The main process holds ``out_dir/.train.lock`` while it runs, so a second trainer of
+    the same round (e.g. a rerun while a killed recipe's trainer is still alive) refuses
+    to start instead of training into the same checkpoints.
+
     Raises:
         TrainingDiverged: on a NaN/inf loss; the newest checkpoint stays the last good one.
+        spkssl.utils.lock.LockHeld: another trainer holds the round (named: pid, host, start).
     """
     out_dir = Path(opts.out_dir)
+    lock = hold(out_dir / ".train.lock", f"round folder {out_dir}") if opts.dist.is_main else contextlib.nullcontext()
+    with lock:
+        return _train_round(cfg, opts, out_dir)
+
+
+def _train_round(cfg: Mapping[str, Any], opts: TrainOptions, out_dir: Path) -> dict[str, Any]:
+    """:func:`train` under the round's lock."""
     final = out_dir / "final.pt"
     if final.exists() and not opts.force:
         log.info("already trained: %s exists (use --force to retrain)", final)

@@ -25,13 +25,13 @@ import json, os, re, subprocess, sys
 args = sys.argv[1:]
 with open(os.environ["FAKE_SBATCH_RECORD"], "a") as f:
     f.write(json.dumps(args) + "\\n")
-assert args[0] == "--wait", args
+assert args[:2] == ["--parsable", "--wait"], args
 script = args[-1]
 text = open(script).read()
 first, last = map(int, re.search(r"^#SBATCH --array=(\\d+)-(\\d+)", text, re.M).groups())
 output = re.search(r"^#SBATCH --output=(\\S+)", text, re.M).group(1)
 skip = {{int(x) for x in os.environ.get("FAKE_SBATCH_SKIP", "").split()}}
-print("Submitted batch job 4242")
+print("4242", flush=True)
 worst = 0
 for task in range(first, last + 1):
     if task in skip:
@@ -107,7 +107,7 @@ def test_fake_sbatch_flow_success(tmp_path, fake_slurm):
                   cwd=tmp_path, env=fake_slurm)
     assert r.returncode == 0, r.stderr
     calls = [json.loads(line) for line in (tmp_path / "record.jsonl").read_text().splitlines()]
-    assert calls == [["--wait", str(tmp_path / "log" / "q" / "echo.sh")]]
+    assert calls == [["--parsable", "--wait", str(tmp_path / "log" / "q" / "echo.sh")]]
     for i in (1, 2, 3):
         assert (tmp_path / f"out.{i}").read_text() == f"index {i}\n"
         log = (tmp_path / "log" / f"echo.{i}.log").read_text()

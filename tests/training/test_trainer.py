@@ -142,3 +142,19 @@ def test_a_corrupt_newest_checkpoint_falls_back_to_the_previous_one(cuts_path: P
     assert (run / "checkpoints" / "ckpt-2-5.pt.corrupt").stat().st_size == 1000  # never deleted
     a, b = _final_state(ref), _final_state(run)
     assert all(torch.equal(a[k], b[k]) for k in a)  # resumed exactly from the previous checkpoint
+
+
+def test_a_second_trainer_of_the_same_round_refuses_to_start(cuts_path: Path, tmp_path: Path) -> None:
+    from spkssl.utils.lock import LockHeld
+    from tests.utils.test_lock import start_holder
+
+    out = tmp_path / "round0"
+    holder = start_holder(out / ".train.lock")  # e.g. a killed recipe's trainer that is still alive
+    try:
+        with pytest.raises(LockHeld, match=rf"round folder {out} is in use: .* held by pid {holder.pid} on "):
+            train(tiny_cfg(), TrainOptions("contrastive", cuts_path, out, max_steps=1))
+        assert not (out / "checkpoints").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert train(tiny_cfg(), TrainOptions("contrastive", cuts_path, out, max_steps=1))["status"] == "stopped"
