@@ -154,6 +154,27 @@ class Experiment:
             val_trials=self._lists("val_trials"),
         )
 
+    def check_stored_features(self) -> None:
+        """Refuse stored features (``inputs.embed_cuts``, ``inputs.eval_cuts``) made with other ``features`` options.
+
+        ``data/`` is shared by every tag that names it; the ``features`` section belongs to
+        each tag.  ``spkssl train`` and ``spkssl extract`` call this first, so a tag with,
+        e.g., ``features.num_mel_bins=40`` on 80-bin features stops before round 0 trains.
+
+        Raises:
+            ExperimentError: naming the manifest, the differing keys and what to do.
+        """
+        from spkssl.features.fbank import complete_fbank_cfg, fbank_cfg
+        from spkssl.features.provenance import FeatureMismatch, check_manifest
+
+        wanted = complete_fbank_cfg(fbank_cfg(self.cfg["features"]))
+        inputs = self.inputs
+        for manifest in dict.fromkeys((inputs.embed_cuts, inputs.eval_cuts)):
+            try:
+                check_manifest(manifest, wanted, str(self.config_path))
+            except FeatureMismatch as exc:
+                raise ExperimentError(str(exc)) from None
+
     # ------------------------------------------------------------------ rounds
     @property
     def num_rounds(self) -> int:

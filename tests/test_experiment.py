@@ -88,3 +88,28 @@ def test_errors_name_the_key(tmp_path: Path, overrides, call, message) -> None:
 def test_missing_config_says_how_to_make_it(tmp_path: Path) -> None:
     with pytest.raises(ExperimentError, match="no config.yaml; write it with `spkssl config resolve"):
         Experiment(tmp_path / "nope")
+
+
+def test_a_tag_whose_features_differ_from_the_stored_ones_stops_before_training(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from spkssl.cli import cli
+    from spkssl.features.fbank import complete_fbank_cfg
+    from spkssl.features.provenance import write_options
+
+    data = tmp_path / "data"
+    for name in ("train_cuts.jsonl.gz", "train_cuts_fbank.jsonl.gz", "test_cuts_fbank.jsonl.gz"):
+        (data / "manifests").mkdir(parents=True, exist_ok=True)
+        (data / "manifests" / name).write_bytes(b"")
+    for name in ("train_cuts_fbank.jsonl.gz", "test_cuts_fbank.jsonl.gz"):  # stage 3 of the 80-bin tag
+        write_options(data / "manifests" / name, complete_fbank_cfg({}), "knf-fbank", "x")
+    root = tmp_path / "exp" / "mel40"
+    save_config(load_config(None, [f"inputs.data_dir={data}", "features.num_mel_bins=40"]), root / "config.yaml")
+    with pytest.raises(ExperimentError, match=r"train_cuts_fbank.jsonl.gz holds features made with "
+                                              r"features.num_mel_bins=80 \(the config: 40\)"):
+        Experiment(root).check_stored_features()
+    res = CliRunner().invoke(cli, ["train", "--exp", str(root), "--round", "0"])
+    assert res.exit_code != 0 and "features.num_mel_bins=80 (the config: 40)" in res.output
+    assert not (root / "round0").exists()  # refused before any training
+    save_config(load_config(None, [f"inputs.data_dir={data}"]), tmp_path / "exp" / "mel80" / "config.yaml")
+    Experiment(tmp_path / "exp" / "mel80").check_stored_features()  # the tag that made them passes

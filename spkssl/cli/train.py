@@ -104,6 +104,7 @@ def _from_experiment(exp: str, r: int, overrides: Sequence[str]) -> tuple[dict, 
 
     experiment = open_experiment(exp, overrides)
     try:
+        experiment.check_stored_features()  # before any training: extraction will read them
         plan = experiment.train_plan(r)
     except ExperimentError as exc:
         raise click.ClickException(str(exc)) from exc
