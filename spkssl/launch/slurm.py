@@ -35,6 +35,7 @@ from spkssl.utils.io import write_text_atomic
 PROG = "run_slurm.sh"
 EXTRA_OPTIONS = ("partition", "sbatch-opts")
 SCONTROL_TIMEOUT_S = 30  # a controller that does not answer in this time tells us nothing
+STATUS_POLL_S = 0.5  # how often the launcher looks for the tasks' exit-status files while sbatch waits
 
 
 def queue_dir(spec: JobSpec) -> Path:
@@ -130,10 +131,24 @@ def task_states(job_id: str) -> dict[int, str]:
     states = {}
     for line in out.stdout.splitlines():
         fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
-        task = fields.get("ArrayTaskId", "")
-        if task.isdigit() and "JobState" in fields:
-            states[int(task)] = fields["JobState"]
+        if "JobState" in fields:
+            for task in task_ids(fields.get("ArrayTaskId", "")):
+                states[task] = fields["JobState"]
     return states
+
+
+def task_ids(field: str) -> list[int]:
+    """The tasks of an ``ArrayTaskId`` field: ``"3"``, or ``"1-4%2"`` / ``"1,5-6"`` while tasks are pending.
+
+    >>> task_ids("3"), task_ids("1-3%2"), task_ids("1,5-6"), task_ids("")
+    ([3], [1, 2, 3], [1, 5, 6], [])
+    """
+    ids: list[int] = []
+    for part in field.split("%")[0].split(","):
+        low, _, high = part.partition("-")
+        if low.isdigit() and (not high or high.isdigit()):
+            ids.extend(range(int(low), int(high or low) + 1))
+    return ids
 
 
 def _slurm_note(spec: JobSpec, index: int) -> str:
@@ -182,9 +197,17 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise _Terminated()
 
 
-def _wait(proc: subprocess.Popen, reaper: Reaper | None) -> tuple[str | None, str]:
-    """Wait for ``sbatch --parsable --wait``; return ``(job id, sbatch's stderr)``.
+def _all_written(spec: JobSpec) -> bool:
+    status_dir = queue_dir(spec) / f"{spec.job_name()}.status"
+    return all((status_dir / str(i)).is_file() for i in spec.indices)
 
+
+def _wait(proc: subprocess.Popen, spec: JobSpec, reaper: Reaper | None) -> tuple[str | None, str, bool]:
+    """Wait for ``sbatch --parsable --wait``; return ``(job id, sbatch's stderr, sbatch failed)``.
+
+    ``sbatch --wait`` polls Slurm with growing pauses (tens of seconds after a short job);
+    once every task has written its exit status the work is done, so the waiting
+    ``sbatch`` is stopped (that leaves the job alone) and the launcher goes on.
     On SIGTERM/SIGINT the job is cancelled (``scancel``) before the exception goes on;
     ``reaper`` cancels it if this process is killed outright.
     """
@@ -194,8 +217,16 @@ def _wait(proc: subprocess.Popen, reaper: Reaper | None) -> tuple[str | None, st
         if reaper is not None:
             reaper.watch_slurm(job_id)
     old = signal.signal(signal.SIGTERM, _on_sigterm)
+    early = False
     try:
-        _, err = proc.communicate()
+        while True:
+            try:
+                _, err = proc.communicate(timeout=STATUS_POLL_S)
+                break
+            except subprocess.TimeoutExpired:
+                if _all_written(spec):
+                    early = True
+                    proc.terminate()
     except (KeyboardInterrupt, _Terminated):
         if job_id:
             subprocess.run(["scancel", job_id], stdin=subprocess.DEVNULL, capture_output=True)
@@ -206,7 +237,7 @@ def _wait(proc: subprocess.Popen, reaper: Reaper | None) -> tuple[str | None, st
         signal.signal(signal.SIGTERM, old)
         if job_id and reaper is not None:
             reaper.forget_slurm(job_id)
-    return job_id, err or ""
+    return job_id, err or "", proc.returncode != 0 and not early
 
 
 def submit(spec: JobSpec, opts: LaunchOptions, reaper: Reaper | None = None) -> list[tuple[int, str, str]]:
@@ -223,11 +254,11 @@ def submit(spec: JobSpec, opts: LaunchOptions, reaper: Reaper | None = None) -> 
     write_text_atomic(script, submission_script(spec, opts))
     proc = subprocess.Popen([sbatch, "--parsable", "--wait", str(script.resolve())], stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    job_id, err = _wait(proc, reaper)
+    job_id, err, sbatch_failed = _wait(proc, spec, reaper)
     failed = check_status(spec, job_id)
-    if proc.returncode != 0 and not failed:
+    if sbatch_failed and not failed:
         raise LaunchError(f"{PROG}: sbatch exited with {proc.returncode} for {script}: {err.strip()}")
-    if proc.returncode != 0 and len(failed) == spec.num_jobs and err.strip():
+    if sbatch_failed and len(failed) == spec.num_jobs and err.strip():
         print(f"{PROG}: sbatch said: {err.strip()}", file=sys.stderr)
     return failed
 
