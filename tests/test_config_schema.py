@@ -39,9 +39,11 @@ def test_enumerations_match_the_registries() -> None:
     from spkssl.losses import CLASSIFICATION, CONTRASTIVE
     from spkssl.models import MODELS, build_model  # noqa: F401 - registers the models
     from spkssl.models.pooling import POOLINGS
+    from spkssl.experiment import ROUND0_OBJECTIVES
     from spkssl.scoring import BACKENDS
 
     schema = load_schema(CONFIG_DIR)
+    assert set(schema["rounds"]["round0_objective"].choices) == set(ROUND0_OBJECTIVES)
     assert set(schema["model"]["name"].choices) == set(MODELS)
     assert set(schema["model"]["pooling"].choices) == set(POOLINGS)
     assert set(schema["score"]["backends"].item.choices) == set(BACKENDS)

@@ -28,7 +28,7 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Sequence
+from typing import Callable, Sequence
 
 ENV = "SPKSSL_DIE_WITH_PARENT"
 KILL_GRACE_S = 10.0  # seconds a stopped job gets to exit on SIGTERM before SIGKILL
@@ -51,6 +51,25 @@ def die_with_parent(sig: int = signal.SIGTERM) -> bool:
     if os.getppid() != parent:  # re-parented between the two calls
         os.kill(os.getpid(), sig)
     return True
+
+
+def child_dies_with_me(sig: int = signal.SIGKILL) -> Callable[[], None] | None:
+    """A ``preexec_fn`` for ``subprocess.Popen`` whose child gets ``sig`` when this process dies.
+
+    For helpers that only serve this process (e.g. the ``sbatch --wait`` a Slurm launcher
+    waits on).  Call it only from a single-threaded process (``preexec_fn``'s rule); None
+    where it is not supported.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return preexec
 
 
 def _alive(pgid: int) -> bool:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Sequence
 
 from spkssl.launch import JobSpec, LaunchError, LaunchOptions, parse_launch_args, report_failures
-from spkssl.launch.lifetime import Reaper, die_with_parent
+from spkssl.launch.lifetime import Reaper, child_dies_with_me, die_with_parent
 from spkssl.utils.io import write_text_atomic
 
 PROG = "run_slurm.sh"
@@ -253,7 +253,8 @@ def submit(spec: JobSpec, opts: LaunchOptions, reaper: Reaper | None = None) -> 
         (status_dir / str(index)).unlink(missing_ok=True)
     write_text_atomic(script, submission_script(spec, opts))
     proc = subprocess.Popen([sbatch, "--parsable", "--wait", str(script.resolve())], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=child_dies_with_me())  # a waiter only; the reaper cancels the job
     job_id, err, sbatch_failed = _wait(proc, spec, reaper)
     failed = check_status(spec, job_id)
     if sbatch_failed and not failed:

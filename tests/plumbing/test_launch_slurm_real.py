@@ -18,6 +18,7 @@ from lhotse import CutSet
 
 from spkssl.embed.extract import split_indices
 from tests.plumbing.slurm_cluster import SlurmUnavailable, start_cluster
+from tests.plumbing.test_launch_lifetime import alive
 from tests.recipes.test_mini_recipe import OVERRIDES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -129,7 +130,10 @@ def test_scancel_of_the_job_is_reported(slurm_env: dict[str, str], tmp_path: Pat
 def test_a_killed_launcher_leaves_no_job_behind(slurm_env: dict[str, str], tmp_path: Path) -> None:
     launcher, job = start_sleeping_job(tmp_path, slurm_env)
     wait_for(lambda: states(job, slurm_env) == {"RUNNING"}, f"job {job} did not start")
+    waiter = int(subprocess.run(["pgrep", "-P", str(launcher.pid), "sbatch"], capture_output=True,
+                                text=True).stdout.split()[0])
     launcher.kill()  # kill -9: the launcher's reaper cancels the job
     launcher.wait()
     wait_for(lambda: states(job, slurm_env) <= {"CANCELLED"}, f"job {job} outlived its killed launcher")
+    wait_for(lambda: not alive(waiter), f"the launcher's sbatch --wait ({waiter}) outlived it")
     assert os.path.exists(tmp_path / "log" / "sleep.1.log")
