@@ -36,6 +36,8 @@ PROG = "run_slurm.sh"
 EXTRA_OPTIONS = ("partition", "sbatch-opts")
 SCONTROL_TIMEOUT_S = 30  # a controller that does not answer in this time tells us nothing
 STATUS_POLL_S = 0.5  # how often the launcher looks for the tasks' exit-status files while sbatch waits
+PASSING_STATES = {"COMPLETING", "CONFIGURING", "PENDING", "RUNNING", "REQUEUED", "RESIZING", "SIGNALING",
+                  "STAGE_OUT", "SUSPENDED"}  # Slurm job states that are not a task's last word
 
 
 def queue_dir(spec: JobSpec) -> Path:
@@ -137,6 +139,19 @@ def task_states(job_id: str) -> dict[int, str]:
     return states
 
 
+def settled_states(job_id: str) -> dict[int, str]:
+    """:func:`task_states` once no task is in a passing state (e.g. COMPLETING just after ``scancel``).
+
+    Gives up waiting after :data:`SCONTROL_TIMEOUT_S` and returns what Slurm said last.
+    """
+    deadline = time.monotonic() + SCONTROL_TIMEOUT_S
+    while True:
+        states = task_states(job_id)
+        if not set(states.values()) & PASSING_STATES or time.monotonic() > deadline:
+            return states
+        time.sleep(STATUS_POLL_S)
+
+
 def task_ids(field: str) -> list[int]:
     """The tasks of an ``ArrayTaskId`` field: ``"3"``, or ``"1-4%2"`` / ``"1,5-6"`` while tasks are pending.
 
@@ -169,7 +184,8 @@ def check_status(spec: JobSpec, job_id: str | None = None) -> list[tuple[int, st
     ``scancel``, TIMEOUT) and slurmstepd's note say how, when ``job_id`` is known.
     """
     status_dir = queue_dir(spec) / f"{spec.job_name()}.status"
-    states = task_states(job_id) if job_id else {}
+    unfinished = [i for i in spec.indices if not (status_dir / str(i)).is_file()]
+    states = settled_states(job_id) if job_id and unfinished else {}
     failed = []
     for index in spec.indices:
         path = status_dir / str(index)

@@ -108,16 +108,17 @@ def states(job: str, env: dict[str, str]) -> set[str]:
     return set(re.findall(r"JobState=(\w+)", out))
 
 
-def wait_for(predicate, what: str) -> None:
+def wait_for(predicate, what) -> None:
+    """Wait until ``predicate()``; ``what()`` (or ``what``) says what did not happen."""
     deadline = time.monotonic() + WAIT_S
     while not predicate():
-        assert time.monotonic() < deadline, what
+        assert time.monotonic() < deadline, what() if callable(what) else what
         time.sleep(0.2)
 
 
 def test_scancel_of_the_job_is_reported(slurm_env: dict[str, str], tmp_path: Path) -> None:
     launcher, job = start_sleeping_job(tmp_path, slurm_env)
-    wait_for(lambda: states(job, slurm_env) == {"RUNNING"}, f"job {job} did not start")
+    wait_for(lambda: states(job, slurm_env) == {"RUNNING"}, lambda: f"job {job}: {states(job, slurm_env)}")
     subprocess.run(["scancel", job], check=True, env=slurm_env)
     _, err = launcher.communicate(timeout=WAIT_S)
     assert launcher.returncode == 1
@@ -129,11 +130,12 @@ def test_scancel_of_the_job_is_reported(slurm_env: dict[str, str], tmp_path: Pat
 
 def test_a_killed_launcher_leaves_no_job_behind(slurm_env: dict[str, str], tmp_path: Path) -> None:
     launcher, job = start_sleeping_job(tmp_path, slurm_env)
-    wait_for(lambda: states(job, slurm_env) == {"RUNNING"}, f"job {job} did not start")
+    wait_for(lambda: states(job, slurm_env) == {"RUNNING"}, lambda: f"job {job}: {states(job, slurm_env)}")
     waiter = int(subprocess.run(["pgrep", "-P", str(launcher.pid), "sbatch"], capture_output=True,
                                 text=True).stdout.split()[0])
     launcher.kill()  # kill -9: the launcher's reaper cancels the job
     launcher.wait()
-    wait_for(lambda: states(job, slurm_env) <= {"CANCELLED"}, f"job {job} outlived its killed launcher")
+    wait_for(lambda: states(job, slurm_env) <= {"CANCELLED"},
+             lambda: f"job {job} outlived its killed launcher: {states(job, slurm_env)}; {launcher.stderr.read()}")
     wait_for(lambda: not alive(waiter), f"the launcher's sbatch --wait ({waiter}) outlived it")
     assert os.path.exists(tmp_path / "log" / "sleep.1.log")
