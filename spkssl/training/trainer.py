@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from spkssl.training.checkpoint import (
     save_checkpoint, set_rng_state,
 )
 from spkssl.training.ddp import DistContext
-from spkssl.training.objectives import Objective, build_objective
+from spkssl.training.objectives import Objective, build_objective, objective_class
 from spkssl.training.schedule import build_optimizer, build_scheduler
 from spkssl.utils.device import resolve_device
 from spkssl.utils.io import write_json_atomic
@@ -75,6 +76,23 @@ class TrainModule(nn.Module):
         return self._objective.compute(self.model, self.loss, batch)
 
 
+class _Featurize:
+    """Collate, then augment and fbank the batch (in the DataLoader workers, for CPU training)."""
+
+    def __init__(self, objective: Objective, frontend: Any) -> None:
+        self.objective, self.frontend = objective, frontend
+
+    def __call__(self, items: list[Any]) -> Any:
+        return self.objective.featurize(self.objective.collate(items), self.frontend)
+
+
+def _features_on_device(where: str, device: torch.device) -> bool:
+    """``train.features_on`` → True to featurize on the training device, False in the loader."""
+    if where not in ("auto", "device", "workers"):
+        raise ValueError(f"train.features_on must be auto, device or workers, got {where!r}")
+    return where == "device" or (where == "auto" and device.type == "cuda")
+
+
 def _state(obj: Any) -> Any:
     return obj.state_dict() if obj is not None else None
 
@@ -86,7 +104,9 @@ class Trainer:
         from lhotse import CutSet
 
         from spkssl.augment.augment import Augmentor, load_sources
+        from spkssl.features.batch_frontend import BatchFrontend
         from spkssl.models import build_model
+        from spkssl.training.audio import TrainingAudio
         from spkssl.training.data import make_loader
         from spkssl.training.sampler import ResumableBatchSampler
 
@@ -103,22 +123,28 @@ class Trainer:
         cuts_path = Path(opts.cuts)
         if not cuts_path.is_file():
             raise FileNotFoundError(f"cut set not found: {cuts_path}")
-        cuts = list(CutSet.from_file(cuts_path))
         sr = int(cfg["features"]["sampling_rate"])
+        audio = TrainingAudio.from_file(cuts_path, sr, need_speakers=objective_class(opts.objective).needs_labels)
+        if audio.preload(float(self.tcfg["preload_audio_mb"]), num_jobs=len(os.sched_getaffinity(0))):
+            log.info("training audio of %d cuts is in RAM", len(audio))
         sources = load_sources(opts.aug_dir) if opts.aug_dir else {}
         augmentor = Augmentor(sources, cfg["augment"], sr)
         self.model = build_model(cfg["model"], int(cfg["features"]["num_mel_bins"]))  # before the loss: RNG order
-        self.objective = build_objective(opts.objective, cfg, cuts, augmentor, int(self.model.embed_dim))
+        self.objective = build_objective(opts.objective, cfg, audio, augmentor, int(self.model.embed_dim))
         self.dataset, self.loss = self.objective.dataset, self.objective.loss
         self.num_classes = self.objective.num_classes
         self.objective.prepare(self.out_dir, self.dist.is_main)
         self.module = TrainModule(self.model, self.objective).to(self.device)
+        self.frontend = BatchFrontend(cfg["features"])
+        self.features_on_device = _features_on_device(str(self.tcfg["features_on"]), self.device)
         self.sampler = ResumableBatchSampler(
             len(self.dataset), int(self.tcfg["batch_size"]), int(self.tcfg["seed"]),
             rank=self.dist.rank, world_size=self.dist.world_size,
         )
-        self.loader = make_loader(self.dataset, self.sampler, int(self.tcfg["num_workers"]),
-                                  self.objective.collate, pin_memory=self.device.type == "cuda")
+        collate = self.objective.collate if self.features_on_device else _Featurize(self.objective, self.frontend)
+        self.loader = make_loader(self.dataset, self.sampler, int(self.tcfg["num_workers"]), collate,
+                                  pin_memory=self.device.type == "cuda",
+                                  prefetch_factor=int(self.tcfg["prefetch_factor"]))
         self.steps_per_epoch = len(self.sampler)
         self.optimizer = build_optimizer(self.module.parameters(), self.tcfg)
         self.scheduler = build_scheduler(self.optimizer, self.tcfg, self.steps_per_epoch, self.epochs)
@@ -206,6 +232,8 @@ class Trainer:
     def _train_step(self, batch: Any) -> tuple[float, float, float]:
         """One optimizer step; returns ``(loss, accuracy, grad_norm)``; raises on a non-finite loss."""
         batch = self.objective.batch_to(batch, self.device)
+        if self.features_on_device:
+            batch = self.objective.featurize(batch, self.frontend)
         self.objective.set_progress(self.epoch + self.batch_in_epoch / self.steps_per_epoch)
         self.optimizer.zero_grad(set_to_none=True)
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):

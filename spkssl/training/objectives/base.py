@@ -1,10 +1,14 @@
 """What every training objective brings to the one trainer.
 
 An :class:`Objective` owns the dataset view it trains on (how a cut becomes an
-item), the loss module (with any trainable part of its own, e.g. AAM class
-weights), how a batch goes through the network, and its throughput unit.  The
-trainer (:mod:`spkssl.training.trainer`) knows none of this: a new objective is
-one new subclass, registered in :mod:`spkssl.training.objectives`.
+item: how many crops, which labels), the loss module (with any trainable part of
+its own, e.g. AAM class weights), how a batch goes through the network, and its
+throughput unit.  The trainer (:mod:`spkssl.training.trainer`) knows none of this:
+a new objective is one new subclass, registered in :mod:`spkssl.training.objectives`.
+
+A batch travels as a :class:`~spkssl.training.data.RawBatch` (crops and augmentation
+choices) until :meth:`Objective.featurize` turns it into the network input with the
+batched front-end, in the DataLoader workers or on the training device.
 
 Example:
     >>> from spkssl.training.objectives import OBJECTIVES
@@ -21,19 +25,25 @@ import torch
 import torch.nn as nn
 from torch.utils.data import Dataset
 
+from spkssl.features.batch_frontend import BatchFrontend
+from spkssl.training.data import FeatBatch, RawBatch, collate_segments
+
 
 class Objective(ABC):
     """One training objective: dataset view, loss, batch handling and throughput unit.
 
     Subclasses set :attr:`dataset` and :attr:`loss` in ``__init__`` (in that order: the
     loss may draw random initial weights after the network's) and implement
-    :meth:`collate`, :meth:`batch_to` and :meth:`compute`.
+    :meth:`compute`; :meth:`collate` and :meth:`featurize` suit any
+    :class:`~spkssl.training.data.SegmentDataset`.
     """
 
     #: the name ``spkssl train --objective`` and checkpoints use
     name: ClassVar[str]
     #: TensorBoard tag of the accuracy :meth:`compute` returns
     accuracy_tag: ClassVar[str] = "train/accuracy"
+    #: whether its dataset reads the cuts' speakers (true or pseudo labels)
+    needs_labels: ClassVar[bool] = False
 
     dataset: Dataset
     loss: nn.Module
@@ -48,16 +58,23 @@ class Objective(ABC):
         """Classes of a classifier loss, or None."""
         return None
 
-    @abstractmethod
-    def collate(self, items: list[Any]) -> Any:
-        """Dataset items → one batch (CPU tensors)."""
+    def collate(self, items: list[Any]) -> RawBatch:
+        """Dataset items → one :class:`RawBatch` (CPU tensors; runs in the DataLoader workers)."""
+        return collate_segments(items)
 
-    @abstractmethod
-    def batch_to(self, batch: Any, device: torch.device) -> Any:
+    def featurize(self, raw: RawBatch, frontend: BatchFrontend) -> FeatBatch:
+        """Augment, fbank and CMN every crop → ``[B, K, T, F]`` (``[B, T, F]`` for one crop per item)."""
+        feats = frontend(raw.wave, raw.draws)
+        if raw.per_item > 1:
+            feats = feats.view(-1, raw.per_item, *feats.shape[1:])
+        return FeatBatch(feats, raw.labels)
+
+    def batch_to(self, batch: RawBatch | FeatBatch, device: torch.device) -> RawBatch | FeatBatch:
         """Move a batch to ``device``."""
+        return batch.to(device, non_blocking=True)
 
     @abstractmethod
-    def compute(self, model: nn.Module, loss: nn.Module, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    def compute(self, model: nn.Module, loss: nn.Module, batch: FeatBatch) -> tuple[torch.Tensor, torch.Tensor]:
         """``(loss, accuracy)`` of one batch; runs inside the (DDP-wrapped) train module."""
 
     def set_progress(self, epoch: float) -> None:
