@@ -1,9 +1,10 @@
 """Training data: raw crops of the training cuts and their augmentation choices, batched.
 
-A :class:`SegmentDataset` item is ``per_item`` random crops of one cut (two or more
-positives for the contrastive objective, one for classification), each with the
-augmentation drawn for it (:meth:`spkssl.augment.augment.Augmentor.draw`) and the
-cut's label when the objective has labels.  :func:`collate_segments` packs items
+An item is ``per_item`` random crops of one cut (two or more positives for the
+contrastive objective, one for classification), each with the augmentation drawn
+for it (:meth:`spkssl.augment.augment.Augmentor.draw`) and the cut's label when
+the objective has labels (:class:`SegmentMaker`).  Items come from random access
+(:class:`SegmentDataset`) or from Shar shards (:mod:`spkssl.training.stream`).  :func:`collate_segments` packs items
 into a :class:`RawBatch`; :class:`spkssl.features.batch_frontend.BatchFrontend`
 then augments, computes fbank and CMN for the whole batch (on the training device,
 or in the DataLoader workers on CPU), giving a :class:`FeatBatch`.
@@ -86,22 +87,15 @@ class FeatBatch:
         return FeatBatch(self.feats.pin_memory(), None if self.labels is None else self.labels.pin_memory())
 
 
-class SegmentDataset(Dataset):
-    """``(cut_index, sample_seed)`` → ``(crops [per_item, L], draws, label or None)``.
+class SegmentMaker:
+    """One item: ``per_item`` crops of ``train.segment_seconds``, each followed by its augmentation draw.
 
-    Args:
-        audio: the training cuts (:class:`~spkssl.training.audio.TrainingAudio`).
-        cfg: the resolved config (``train.segment_seconds``, ``train.seed``, ``features.sampling_rate``).
-        augmentor: draws each crop's augmentation; None: no augmentation.
-        per_item: crops per item.
-        labels: int label of every cut (classification), or None.
+    ``maker(crop, rng, label)`` calls ``crop(length, rng)`` for each crop (a random-access
+    read, or a crop of audio already in memory) and draws from the same ``rng`` in the
+    order crop, draw, crop, draw, ...  Returns ``(crops [per_item, L], draws or None, label)``.
     """
 
-    def __init__(self, audio: TrainingAudio, cfg: Mapping[str, Any], augmentor: Augmentor | None,
-                 per_item: int = 1, labels: np.ndarray | None = None, seed: int | None = None) -> None:
-        if len(audio) == 0:
-            raise ValueError("empty cut set")
-        self.audio = audio
+    def __init__(self, cfg: Mapping[str, Any], augmentor: Augmentor | None, per_item: int = 1) -> None:
         self.sampling_rate = int(cfg["features"]["sampling_rate"])
         seconds = float(cfg["train"]["segment_seconds"])
         if seconds <= 0:
@@ -109,8 +103,36 @@ class SegmentDataset(Dataset):
         self.segment_samples = int(round(seconds * self.sampling_rate))
         self.augmentor = augmentor if augmentor is not None and augmentor.enabled else None
         self.per_item = int(per_item)
-        self.labels = labels
-        self.seed = int(cfg["train"]["seed"] if seed is None else seed)
+
+    def __call__(self, crop: Callable[[int, np.random.Generator], np.ndarray], rng: np.random.Generator,
+                 label: int | None = None) -> tuple[np.ndarray, list[AugmentDraw] | None, int | None]:
+        crops, draws = [], []
+        for _ in range(self.per_item):
+            crops.append(crop(self.segment_samples, rng))
+            if self.augmentor is not None:
+                draws.append(self.augmentor.draw(self.segment_samples, rng))
+        return np.stack(crops), draws if self.augmentor is not None else None, label
+
+
+class SegmentDataset(Dataset):
+    """``(cut_index, sample_seed)`` → the :class:`SegmentMaker` item of that cut, read from ``audio``.
+
+    Args:
+        audio: the training cuts (:class:`~spkssl.training.audio.TrainingAudio`).
+        make_item: what an item is (crops, draws; from the objective).
+        seed: base seed (``train.seed``); an item's RNG is ``default_rng([seed, sample_seed])``.
+        labels: int label of every cut (classification), or None.
+    """
+
+    def __init__(self, audio: TrainingAudio, make_item: SegmentMaker, seed: int,
+                 labels: np.ndarray | None = None) -> None:
+        if len(audio) == 0:
+            raise ValueError("empty cut set")
+        self.audio, self.make_item, self.seed, self.labels = audio, make_item, int(seed), labels
+
+    @property
+    def per_item(self) -> int:
+        return self.make_item.per_item
 
     def __len__(self) -> int:
         return len(self.audio)
@@ -118,13 +140,8 @@ class SegmentDataset(Dataset):
     def __getitem__(self, item: tuple[int, int]) -> tuple[np.ndarray, list[AugmentDraw] | None, int | None]:
         index, sample_seed = item
         rng = np.random.default_rng([self.seed, int(sample_seed)])
-        crops, draws = [], []
-        for _ in range(self.per_item):
-            crops.append(self.audio.crop(index, self.segment_samples, rng))
-            if self.augmentor is not None:
-                draws.append(self.augmentor.draw(self.segment_samples, rng))
         label = None if self.labels is None else int(self.labels[index])
-        return np.stack(crops), draws if self.augmentor is not None else None, label
+        return self.make_item(lambda n, r: self.audio.crop(index, n, r), rng, label)
 
 
 def collate_segments(items: list[tuple[np.ndarray, list[AugmentDraw] | None, int | None]]) -> RawBatch:

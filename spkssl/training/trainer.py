@@ -16,7 +16,6 @@ Example:
 from __future__ import annotations
 
 import math
-import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -57,6 +56,7 @@ class TrainOptions:
     out_dir: str | Path
     aug_dir: str | Path | None = None
     init_from: str | Path | None = None
+    shar: str | Path | None = None  # Shar shards holding the audio of ``cuts`` (read in sequence)
     device: str = "auto"
     force: bool = False
     max_steps: int | None = None  # overrides train.max_steps (0/None = no limit)
@@ -106,9 +106,7 @@ class Trainer:
         from spkssl.augment.augment import Augmentor, load_sources
         from spkssl.features.batch_frontend import BatchFrontend
         from spkssl.models import build_model
-        from spkssl.training.audio import TrainingAudio
-        from spkssl.training.data import make_loader
-        from spkssl.training.sampler import ResumableBatchSampler
+        from spkssl.training.sources import open_source
 
         self.cfg, self.opts, self.dist = cfg, opts, opts.dist
         self.tcfg = cfg["train"]
@@ -120,31 +118,20 @@ class Trainer:
         self.max_steps = int(max_steps or 0)
         torch.manual_seed(int(self.tcfg["seed"]))
 
-        cuts_path = Path(opts.cuts)
-        if not cuts_path.is_file():
-            raise FileNotFoundError(f"cut set not found: {cuts_path}")
+        source = open_source(cfg, opts.cuts, opts.shar, objective_class(opts.objective).needs_labels, self.dist)
         sr = int(cfg["features"]["sampling_rate"])
-        audio = TrainingAudio.from_file(cuts_path, sr, need_speakers=objective_class(opts.objective).needs_labels)
-        if audio.preload(float(self.tcfg["preload_audio_mb"]), num_jobs=len(os.sched_getaffinity(0))):
-            log.info("training audio of %d cuts is in RAM", len(audio))
-        sources = load_sources(opts.aug_dir) if opts.aug_dir else {}
-        augmentor = Augmentor(sources, cfg["augment"], sr)
+        augmentor = Augmentor(load_sources(opts.aug_dir) if opts.aug_dir else {}, cfg["augment"], sr)
         self.model = build_model(cfg["model"], int(cfg["features"]["num_mel_bins"]))  # before the loss: RNG order
-        self.objective = build_objective(opts.objective, cfg, audio, augmentor, int(self.model.embed_dim))
-        self.dataset, self.loss = self.objective.dataset, self.objective.loss
-        self.num_classes = self.objective.num_classes
+        self.objective = build_objective(opts.objective, cfg, source.speakers, augmentor, int(self.model.embed_dim))
+        self.dataset = source.dataset(self.objective.make_item, self.objective.labels(source.speakers))
+        self.loss, self.num_classes = self.objective.loss, self.objective.num_classes
         self.objective.prepare(self.out_dir, self.dist.is_main)
         self.module = TrainModule(self.model, self.objective).to(self.device)
         self.frontend = BatchFrontend(cfg["features"])
         self.features_on_device = _features_on_device(str(self.tcfg["features_on"]), self.device)
-        self.sampler = ResumableBatchSampler(
-            len(self.dataset), int(self.tcfg["batch_size"]), int(self.tcfg["seed"]),
-            rank=self.dist.rank, world_size=self.dist.world_size,
-        )
+        self.sampler, self.num_cuts = source.sampler, source.num_cuts
         collate = self.objective.collate if self.features_on_device else _Featurize(self.objective, self.frontend)
-        self.loader = make_loader(self.dataset, self.sampler, int(self.tcfg["num_workers"]), collate,
-                                  pin_memory=self.device.type == "cuda",
-                                  prefetch_factor=int(self.tcfg["prefetch_factor"]))
+        self.loader = source.loader(collate, pin_memory=self.device.type == "cuda")
         self.steps_per_epoch = len(self.sampler)
         self.optimizer = build_optimizer(self.module.parameters(), self.tcfg)
         self.scheduler = build_scheduler(self.optimizer, self.tcfg, self.steps_per_epoch, self.epochs)
@@ -338,7 +325,7 @@ class Trainer:
             **self.objective.summary(), "epochs": self.epoch, "steps": self.step,
             "steps_per_epoch": self.steps_per_epoch, "final_loss": self.last_loss,
             "epoch_losses": self.epoch_losses, "averaged_checkpoints": names,
-            "num_cuts": len(self.dataset), "seconds": round(elapsed, 2),
+            "num_cuts": self.num_cuts, "seconds": round(elapsed, 2),
             "world_size": self.dist.world_size, "resumed_from": self.resumed_from,
         }
         if self.dist.is_main:
@@ -370,7 +357,7 @@ def train(cfg: Mapping[str, Any], opts: TrainOptions) -> dict[str, Any]:
     start = time.time()
     trainer = Trainer(cfg, opts)
     log.info("%s training on %s: %d cuts, %d steps/epoch, %d epochs, world size %d", opts.objective, trainer.device,
-             len(trainer.dataset), trainer.steps_per_epoch, trainer.epochs, opts.dist.world_size)
+             trainer.num_cuts, trainer.steps_per_epoch, trainer.epochs, opts.dist.world_size)
     trainer.resume_or_init()
     status = trainer.fit()
     if status != "done":

@@ -35,6 +35,7 @@ def test_a_changed_yaml_default_changes_training_and_extraction_alike(edit_defau
     from spkssl.models.io import save_final_model
     from spkssl.features.batch_frontend import BatchFrontend
     from spkssl.training.audio import TrainingAudio
+    from spkssl.training.data import SegmentDataset
     from spkssl.training.objectives import ClassificationObjective
     from lhotse import CutSet
 
@@ -44,8 +45,10 @@ def test_a_changed_yaml_default_changes_training_and_extraction_alike(edit_defau
     assert cfg["features"]["num_mel_bins"] == 24 and cfg["features"]["cmn"] is False
 
     cut = CutSet.from_file(cuts_path)[0]
-    objective = ClassificationObjective(cfg, TrainingAudio.from_file(cuts_path, 16000, need_speakers=True), None, 8)
-    batch = objective.featurize(objective.collate([objective.dataset[(0, 0)]]), BatchFrontend(cfg["features"]))
+    audio = TrainingAudio.from_file(cuts_path, 16000, need_speakers=True)
+    objective = ClassificationObjective(cfg, audio.speakers, None, 8)
+    dataset = SegmentDataset(audio, objective.make_item, 0, objective.labels(audio.speakers))
+    batch = objective.featurize(objective.collate([dataset[(0, 0)]]), BatchFrontend(cfg["features"]))
     crop = batch.feats[0]
     extracted = cut_features(cut, FeatureFrontend.from_config(cfg["features"]))
     assert crop.shape[1] == extracted.shape[1] == 24

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.nn as nn
@@ -11,7 +12,7 @@ import torch.nn as nn
 from spkssl.training import objectives
 from spkssl.training.checkpoint import list_checkpoints
 from spkssl.training.audio import TrainingAudio
-from spkssl.training.data import SegmentDataset, build_label_map
+from spkssl.training.data import SegmentMaker, build_label_map
 from spkssl.training.objectives import (
     OBJECTIVES, ClassificationObjective, ContrastiveObjective, Objective, build_objective,
 )
@@ -22,14 +23,14 @@ from tests.training.conftest import tiny_cfg
 def test_registry_and_units(cuts_path: Path) -> None:
     audio = TrainingAudio.from_file(cuts_path, 16000, need_speakers=True)
     cfg = tiny_cfg(num_segments=3)
-    con = build_objective("contrastive", cfg, audio, None, 16)
-    cls = build_objective("classification", cfg, audio, None, 16)
+    con = build_objective("contrastive", cfg, None, None, 16)
+    cls = build_objective("classification", cfg, audio.speakers, None, 16)
     assert isinstance(con, ContrastiveObjective) and isinstance(cls, ClassificationObjective)
     assert (con.segments_per_item, cls.segments_per_item) == (3, 1)
     assert (con.num_classes, cls.num_classes) == (None, 3)
     assert con.accuracy_tag == "train/positive_accuracy" and cls.accuracy_tag == "train/accuracy"
     with pytest.raises(ValueError, match="unknown training objective 'dino'"):
-        build_objective("dino", cfg, audio, None, 16)
+        build_objective("dino", cfg, None, None, 16)
 
 
 def test_checkpoint_of_another_objective_is_refused(cuts_path: Path, tmp_path: Path) -> None:
@@ -53,11 +54,13 @@ class _CentroidObjective(Objective):
     name = "centroid"
     needs_labels = True
 
-    def __init__(self, cfg, audio, augmentor, embed_dim: int) -> None:
-        label_map = build_label_map(audio.speakers)
-        labels = torch.tensor([label_map[s] for s in audio.speakers]).numpy()
-        self.dataset = SegmentDataset(audio, cfg, augmentor, per_item=1, labels=labels)
-        self.loss = nn.Embedding(len(label_map), embed_dim)
+    def __init__(self, cfg, speakers, augmentor, embed_dim: int) -> None:
+        self.label_map = build_label_map(speakers)
+        self.make_item = SegmentMaker(cfg, augmentor, per_item=1)
+        self.loss = nn.Embedding(len(self.label_map), embed_dim)
+
+    def labels(self, speakers):
+        return np.array([self.label_map[s] for s in speakers])
 
     def compute(self, model, loss, batch):
         value = (model(batch.feats) - loss(batch.labels)).pow(2).sum(-1).mean()

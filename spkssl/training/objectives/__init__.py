@@ -18,10 +18,9 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from spkssl.augment.augment import Augmentor
-from spkssl.training.audio import TrainingAudio
 from spkssl.training.objectives.base import Objective
 from spkssl.training.objectives.classification import ClassificationObjective
 from spkssl.training.objectives.contrastive import ContrastiveObjective
@@ -39,10 +38,13 @@ def objective_class(name: str) -> type[Objective]:
     return OBJECTIVES[name]
 
 
-def build_objective(name: str, cfg: Mapping[str, Any], audio: TrainingAudio, augmentor: Augmentor | None,
-                    embed_dim: int) -> Objective:
-    """The objective ``name`` over the training ``audio``, for a network with ``embed_dim``-dimensional embeddings."""
-    return objective_class(name)(cfg, audio, augmentor, embed_dim)
+def build_objective(name: str, cfg: Mapping[str, Any], speakers: Sequence[str] | None,
+                    augmentor: Augmentor | None, embed_dim: int) -> Objective:
+    """The objective ``name`` for a network with ``embed_dim``-dimensional embeddings.
+
+    ``speakers``: the speaker of every training cut, for objectives that need labels.
+    """
+    return objective_class(name)(cfg, speakers, augmentor, embed_dim)
 
 
 __all__ = ["OBJECTIVES", "ClassificationObjective", "ContrastiveObjective", "Objective", "build_objective",

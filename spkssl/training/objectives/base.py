@@ -19,23 +19,24 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar, Mapping, Sequence
 
+import numpy as np
 import torch
 import torch.nn as nn
-from torch.utils.data import Dataset
 
 from spkssl.features.batch_frontend import BatchFrontend
-from spkssl.training.data import FeatBatch, RawBatch, collate_segments
+from spkssl.training.data import FeatBatch, RawBatch, SegmentMaker, collate_segments
 
 
 class Objective(ABC):
     """One training objective: dataset view, loss, batch handling and throughput unit.
 
-    Subclasses set :attr:`dataset` and :attr:`loss` in ``__init__`` (in that order: the
-    loss may draw random initial weights after the network's) and implement
-    :meth:`compute`; :meth:`collate` and :meth:`featurize` suit any
-    :class:`~spkssl.training.data.SegmentDataset`.
+    Subclasses are built as ``Objective(cfg, speakers, augmentor, embed_dim)`` (``speakers``:
+    one per training cut when :attr:`needs_labels`, else None), set :attr:`make_item` and
+    :attr:`loss` in ``__init__`` (the loss may draw random initial weights after the
+    network's), and implement :meth:`compute`; :meth:`collate` and :meth:`featurize`
+    suit any :class:`~spkssl.training.data.SegmentMaker` item.
     """
 
     #: the name ``spkssl train --objective`` and checkpoints use
@@ -45,13 +46,17 @@ class Objective(ABC):
     #: whether its dataset reads the cuts' speakers (true or pseudo labels)
     needs_labels: ClassVar[bool] = False
 
-    dataset: Dataset
+    make_item: SegmentMaker
     loss: nn.Module
 
     @property
     def segments_per_item(self) -> int:
         """Network inputs (crops) per dataset item: the unit of ``train/segments_per_second``."""
-        return 1
+        return self.make_item.per_item
+
+    def labels(self, speakers: Sequence[str] | None) -> np.ndarray | None:
+        """The integer label of every training cut (None for an objective without labels)."""
+        return None
 
     @property
     def num_classes(self) -> int | None:

@@ -4,13 +4,13 @@ The labels are the cuts' supervision speakers: ``pseudo00042`` ids in a pseudo-l
 cut set, the corpus's own speakers for the supervised reference.
 
 Example:
-    >>> # obj = ClassificationObjective(cfg, TrainingAudio.from_file(pseudo_cuts, 16000, True), augmentor, 256)
+    >>> # obj = ClassificationObjective(cfg, ["pseudo00001", "pseudo00000", ...], augmentor, 256)
     >>> # obj.num_classes   # pseudo speakers
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -18,8 +18,7 @@ import torch.nn as nn
 
 from spkssl.augment.augment import Augmentor
 from spkssl.losses import build_classification_loss
-from spkssl.training.audio import TrainingAudio
-from spkssl.training.data import FeatBatch, SegmentDataset, build_label_map, save_label_map
+from spkssl.training.data import FeatBatch, SegmentMaker, build_label_map, save_label_map
 from spkssl.training.objectives.base import Objective
 
 
@@ -30,14 +29,17 @@ class ClassificationObjective(Objective):
     accuracy_tag = "train/accuracy"
     needs_labels = True
 
-    def __init__(self, cfg: Mapping[str, Any], audio: TrainingAudio, augmentor: Augmentor | None,
+    def __init__(self, cfg: Mapping[str, Any], speakers: Sequence[str] | None, augmentor: Augmentor | None,
                  embed_dim: int) -> None:
-        if audio.speakers is None:
-            raise ValueError("classification needs the cuts' speakers (TrainingAudio(..., need_speakers=True))")
-        self.label_map = build_label_map(audio.speakers)
-        labels = np.fromiter((self.label_map[s] for s in audio.speakers), dtype=np.int64, count=len(audio))
-        self.dataset = SegmentDataset(audio, cfg, augmentor, per_item=1, labels=labels)
+        if speakers is None:
+            raise ValueError("classification needs the speaker of every training cut")
+        self.label_map = build_label_map(speakers)
+        self.make_item = SegmentMaker(cfg, augmentor, per_item=1)
         self.loss = build_classification_loss(cfg["loss"]["classification"], embed_dim, self.num_classes)
+
+    def labels(self, speakers: Sequence[str] | None) -> np.ndarray:
+        """Each cut's speaker as its output unit (``spk2id.json``)."""
+        return np.fromiter((self.label_map[s] for s in speakers), dtype=np.int64, count=len(speakers))
 
     @property
     def num_classes(self) -> int:

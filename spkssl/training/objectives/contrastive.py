@@ -1,20 +1,19 @@
 """Round 0 without labels: crops of one utterance are positives, other utterances negatives (NT-Xent).
 
 Example:
-    >>> # obj = ContrastiveObjective(cfg, audio, augmentor, embed_dim=256)
-    >>> # loss, acc = obj.compute(model, obj.loss, obj.featurize(obj.collate([obj.dataset[(0, 1)]]), frontend))
+    >>> # obj = ContrastiveObjective(cfg, None, augmentor, embed_dim=256)
+    >>> # obj.make_item.per_item   # train.num_segments crops of every cut
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import torch
 import torch.nn as nn
 
 from spkssl.augment.augment import Augmentor
 from spkssl.losses import build_contrastive_loss
-from spkssl.training.audio import TrainingAudio
-from spkssl.training.data import FeatBatch, SegmentDataset
+from spkssl.training.data import FeatBatch, SegmentMaker
 from spkssl.training.objectives.base import Objective
 
 
@@ -24,17 +23,13 @@ class ContrastiveObjective(Objective):
     name = "contrastive"
     accuracy_tag = "train/positive_accuracy"
 
-    def __init__(self, cfg: Mapping[str, Any], audio: TrainingAudio, augmentor: Augmentor | None,
+    def __init__(self, cfg: Mapping[str, Any], speakers: Sequence[str] | None, augmentor: Augmentor | None,
                  embed_dim: int) -> None:
         k = int(cfg["train"]["num_segments"])
         if k < 2:
             raise ValueError(f"train.num_segments must be >= 2 for contrastive training, got {k}")
-        self.dataset = SegmentDataset(audio, cfg, augmentor, per_item=k)
+        self.make_item = SegmentMaker(cfg, augmentor, per_item=k)
         self.loss = build_contrastive_loss(cfg["loss"]["contrastive"])
-
-    @property
-    def segments_per_item(self) -> int:
-        return self.dataset.per_item
 
     def compute(self, model: nn.Module, loss: nn.Module, batch: FeatBatch) -> tuple[torch.Tensor, torch.Tensor]:
         feats = batch.feats
