@@ -16,11 +16,14 @@ Prints, on real speechocean762 audio (Ogg/Opus) and on a FLAC copy of it:
    random features).
 3. **projections**: one VoxCeleb2 round-0 epoch (1,092,009 utterances), and embedding
    1,000,000 utterances at the measured extraction rate.
+4. with ``--rss-check``: **peak RSS per process** of the training data at 100k and 1M cuts:
+   the Lhotse eager cut list the trainer used to hold, the random-access table, and the
+   Shar stream (main process and each of two DataLoader workers reading 20 batches).
 
 Usage::
 
-    python benchmarks/data_throughput.py                     # 64 utterances per measurement
-    python benchmarks/data_throughput.py --num-utts 256 --steps 20
+    python benchmarks/data_throughput.py                     # 128 utterances per measurement
+    python benchmarks/data_throughput.py --num-utts 256 --steps 20 --rss-check
 """
 from __future__ import annotations
 
@@ -142,10 +145,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--corpus", type=Path, default=next((c for c in CORPUS_CANDIDATES if c.is_dir()), None))
     p.add_argument("--conf", type=Path, default=HERE.parents[1] / "egs" / "speechocean762" / "conf" / "cpu.yaml")
-    p.add_argument("--num-utts", type=int, default=64, help="utterances per measurement")
+    p.add_argument("--num-utts", type=int, default=128, help="utterances per measurement")
     p.add_argument("--batch", type=int, default=64, help="items per batch of the new path")
     p.add_argument("--steps", type=int, default=8, help="trainer and model-only steps")
     p.add_argument("--workers", type=int, default=2, help="DataLoader workers of the end-to-end trainer")
+    p.add_argument("--rss-check", action="store_true", help="also measure peak RSS at 100k and 1M cuts (minutes)")
     args = p.parse_args()
     if args.corpus is None or not (args.corpus / "train" / "wav.scp").is_file():
         raise SystemExit("speechocean762 not found; pass --corpus")
@@ -191,9 +195,10 @@ def main() -> None:
               f"   (decoding once took {t_pre:.1f} s = {t_pre / len(cuts) * 1000:.1f} ms per utterance)")
 
     print(f"\npeak RSS of this process so far: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
-    batch = int(cfg["train"]["batch_size"]) * int(cfg["train"]["num_segments"])
+    cfg_t = load_config(args.conf, [f"train.num_workers={args.workers}", "train.preload_audio_mb=4096",
+                                    f"train.batch_size={min(int(cfg['train']['batch_size']), len(opus))}"])
+    batch = int(cfg_t["train"]["batch_size"]) * int(cfg["train"]["num_segments"])
     model_rate = model_only(cfg, batch, args.steps)
-    cfg_t = load_config(args.conf, [f"train.num_workers={args.workers}", "train.preload_audio_mb=4096"])
     end_to_end = trainer_rate(cfg_t, work / "opus_cuts.jsonl.gz", work / "aug", work / "train", args.steps)
     print(f"\nmodel only ({cfg['model']['name']}, batch {batch} segments, forward+backward, 1 thread): "
           f"{model_rate:.1f} segments/s")
@@ -209,6 +214,11 @@ def main() -> None:
           f"H200 ({H200_RESNET34_SEGS:.0f} segments/s, logged): {vox_segments / H200_RESNET34_SEGS / 60:.1f} min")
     print(f"  extraction of 1,000,000 utterances at {ext:.1f} utterances/s ({cfg['model']['name']}, 1 CPU thread, "
           f"fbank from audio): {1e6 / ext / 3600:.1f} h")
+    if args.rss_check:
+        from rss_check import rss_table  # benchmarks/rss_check.py
+
+        print()
+        rss_table(work, (100_000, 1_000_000))
 
 
 if __name__ == "__main__":
