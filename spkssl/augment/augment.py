@@ -24,6 +24,7 @@ from typing import Any, Mapping
 import numpy as np
 from scipy.signal import fftconvolve
 
+from spkssl.config import with_defaults
 from spkssl.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -141,7 +142,7 @@ class Augmentor:
     Args:
         sources: kind (``noise``, ``music``, ``babble``, ``rir``) → Lhotse ``RecordingSet``;
             a missing or empty kind is never chosen.
-        cfg: the ``augment`` config section (see ``spkssl/configs/augment.yaml``).
+        cfg: a (partial) ``augment`` config section; missing keys take ``spkssl/configs/augment.yaml``.
         sampling_rate: rate of the speech passed in; sources are resampled to it.
 
     Example:
@@ -151,8 +152,8 @@ class Augmentor:
     """
 
     def __init__(self, sources: Mapping[str, Any], cfg: Mapping[str, Any], sampling_rate: int) -> None:
-        self.cfg = dict(cfg)
-        self.enabled = bool(self.cfg.get("enabled", True))
+        self.cfg = with_defaults("augment", cfg)
+        self.enabled = bool(self.cfg["enabled"])
         self.sampling_rate = int(sampling_rate)
         unknown = set(sources) - set(SOURCE_KINDS)
         if unknown:
