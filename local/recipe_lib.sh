@@ -19,10 +19,10 @@
 #                            the lock of a killed recipe is freed by the kernel and taken over
 # Works under `set -euo pipefail`.
 #
-# Sourcing it exports SPKSSL_DIE_WITH_PARENT=1: every spkssl command and job launcher the
-# recipe starts dies with its parent, so `kill -9` of run.sh leaves nothing running
-# (spkssl/launch/lifetime.py).
-export SPKSSL_DIE_WITH_PARENT=1
+# Sourcing it exports SPKSSL_DIE_WITH_PARENT=$$ (this recipe's pid): every spkssl command and
+# job launcher the recipe starts dies with its parent, so `kill -9` of run.sh leaves nothing
+# running (spkssl/launch/lifetime.py).
+export SPKSSL_DIE_WITH_PARENT=$$
 
 # _recipe_lib_say DEPTH MESSAGE...: the log line for the caller DEPTH frames up.
 _recipe_lib_say() {

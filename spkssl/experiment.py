@@ -57,6 +57,7 @@ class Inputs:
     """The corpus files the method stages read (``inputs`` section, resolved to paths)."""
 
     train_cuts: Path
+    train_shar: Path | None
     embed_cuts: Path
     eval_cuts: Path
     aug_dir: Path | None
@@ -76,6 +77,7 @@ class TrainPlan:
     init_from: Path | None
     aug_dir: Path | None
     labels: str  # "none", "true" or "pseudo": which speaker labels the objective reads
+    shar: Path | None = None  # shards holding the audio of ``cuts`` (inputs.train_shar)
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,7 @@ class Experiment:
         train = self._path("train_cuts")
         return Inputs(
             train_cuts=train,
+            train_shar=self._path("train_shar") if self.cfg["inputs"]["train_shar"] else None,
             embed_cuts=self._path("embed_cuts") if self.cfg["inputs"]["embed_cuts"] else train,
             eval_cuts=self._path("eval_cuts"),
             aug_dir=self._path("aug_dir") if self.cfg["inputs"]["aug_dir"] else None,
@@ -200,10 +203,10 @@ class Experiment:
             if not supervised:  # the supervised reference is a round on true labels: the rounds' budget
                 epochs = self.cfg["train"]["round0_epochs"] or epochs
             return TrainPlan(0, ROUND0_OBJECTIVES[name], self.inputs.train_cuts, self.round_dir(0), epochs,
-                             None, self.inputs.aug_dir, "true" if supervised else "none")
+                             None, self.inputs.aug_dir, "true" if supervised else "none", self.inputs.train_shar)
         init = self.round_dir(r - 1) / "final.pt" if self.cfg["rounds"]["init_from_previous"] else None
         return TrainPlan(r, "classification", self.pseudo_dir(r) / "cuts.jsonl.gz", self.round_dir(r), epochs,
-                         init, self.inputs.aug_dir, "pseudo")
+                         init, self.inputs.aug_dir, "pseudo", self.inputs.train_shar)
 
     def train_config(self, plan: TrainPlan) -> dict[str, Any]:
         """The config a round trains with: this experiment's, with ``train.epochs`` set to the plan's."""

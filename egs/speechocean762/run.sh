@@ -21,6 +21,7 @@ stop_stage=7
 corpus_dir=$(cd ../../.. && pwd)/shared/data/speechocean762  # Kaldi data dirs train/, test/ and trials/test.trials
 musan_dir=          # MUSAN root; empty: simulated noise, music and babble
 rirs_dir=           # RIRS_NOISES root; empty: simulated room impulse responses
+shar=false          # true: stage 3 also writes the training cuts with FLAC audio as Shar shards, and training reads them
 conf=conf/cpu.yaml
 overrides=          # config overrides, e.g. "train.epochs=2 rounds.num_rounds=1"
 tag=cpu
@@ -41,6 +42,7 @@ if [ "$supervised" = true ]; then
 fi
 set_args=()
 for o in $overrides; do set_args+=(--set "$o"); done
+[ "$shar" = true ] && set_args+=(--set "inputs.train_shar=shar/train")
 lock_experiment "$exp"  # one run per experiment folder: a second one stops, naming this one
 spkssl config resolve \
   "$conf" \
@@ -86,7 +88,7 @@ if stage_enabled 2 && ! stage_done "$data_dir" aug_sources; then
 fi
 
 if stage_enabled 3 && ! stage_done "$data_dir" fbank; then
-  log "Stage 3: kaldi-native-fbank features of the train and test cuts, stored through Lhotse"
+  log "Stage 3: kaldi-native-fbank features of the train and test cuts, stored through Lhotse (--shar $shar)"
   for part in train test; do
     spkssl compute-fbank \
       "$data_dir/manifests/${part}_cuts.jsonl.gz" \
@@ -96,6 +98,14 @@ if stage_enabled 3 && ! stage_done "$data_dir" fbank; then
       --config "$exp/config.yaml" \
       --force "$force"
   done
+  if [ "$shar" = true ]; then
+    spkssl prepare shar \
+      "$data_dir/manifests/train_cuts.jsonl.gz" \
+      "$data_dir/shar/train" \
+      --shard-size 100 \
+      --nj "$nj" \
+      --force "$force"
+  fi
   mark_stage_done "$data_dir" fbank
 fi
 

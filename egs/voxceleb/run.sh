@@ -26,6 +26,8 @@ vox1_h_trials=                               # e.g. $vox1_dir/list_test_hard2.tx
 musan_dir=                     # MUSAN root; empty: simulated noise, music and babble
 rirs_dir=                      # RIRS_NOISES root; empty: simulated room impulse responses
 vox2_flac_dir=                 # if set: convert VoxCeleb2 m4a to FLAC here once (stage 1) and train on it
+shar=true                      # stage 3 also writes the training cuts with FLAC audio as Shar shards; training reads them in sequence
+shard_size=1000                # cuts per Shar shard
 conf=conf/resnet34.yaml
 overrides=                     # config overrides, e.g. "train.epochs=5 cluster.num_clusters=6000"
 tag=resnet34
@@ -56,6 +58,7 @@ fi
 set_args=()
 for o in $overrides; do set_args+=(--set "$o"); done
 for name in $trial_lists; do set_args+=(--set "inputs.trials.$name=trials/$name.trials"); done
+[ "$shar" = true ] && set_args+=(--set "inputs.train_shar=shar/train")
 lock_experiment "$exp"  # one run per experiment folder: a second one stops, naming this one
 spkssl config resolve \
   "$conf" \
@@ -110,7 +113,7 @@ if stage_enabled 2 && ! stage_done "$data_dir" aug_sources; then
 fi
 
 if stage_enabled 3 && ! stage_done "$data_dir" fbank; then
-  log "Stage 3: stored fbank of the evaluation cuts (training computes fbank on the fly)"
+  log "Stage 3: stored fbank of the evaluation cuts; Shar shards of the training cuts (--shar $shar)"
   spkssl compute-fbank \
     "$data_dir/manifests/$eval_cuts" \
     "$data_dir/manifests/${eval_cuts%.jsonl.gz}_fbank.jsonl.gz" \
@@ -118,6 +121,14 @@ if stage_enabled 3 && ! stage_done "$data_dir" fbank; then
     --nj "$nj" \
     --config "$exp/config.yaml" \
     --force "$force"
+  if [ "$shar" = true ]; then
+    spkssl prepare shar \
+      "$data_dir/manifests/$train_cuts" \
+      "$data_dir/shar/train" \
+      --shard-size "$shard_size" \
+      --nj "$nj" \
+      --force "$force"
+  fi
   mark_stage_done "$data_dir" fbank
 fi
 

@@ -17,12 +17,14 @@ Example:
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 from scipy.signal import fftconvolve
 
+from spkssl.config import with_defaults
 from spkssl.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -111,13 +113,36 @@ def _range(cfg: Mapping[str, Any], key: str) -> tuple[float, float]:
     return lo, hi
 
 
+@dataclass
+class AugmentDraw:
+    """The random choices of one segment's augmentation, drawn before any signal processing.
+
+    Attributes:
+        rir: the room impulse response to convolve with (raw, not normalised), or None.
+        additive: kind (``noise``, ``music``, ``babble``) of the additive source, or None.
+        noise: the additive signal, already cut (or looped) to the segment's length; a
+            babble is the sum of its RMS-normalised parts.  None when ``additive`` is None.
+        snr_db: the SNR to mix ``noise`` at.
+    """
+
+    rir: np.ndarray | None = None
+    additive: str | None = None
+    noise: np.ndarray | None = None
+    snr_db: float = float("nan")
+
+
 class Augmentor:
     """Randomly reverberate and/or add one noise/music/babble source to a waveform.
+
+    :meth:`draw` makes the random choices (which RIR, which source and where, which
+    SNR); :meth:`apply` does the signal processing in numpy, and
+    :class:`spkssl.augment.batched.BatchAugment` does the same for a whole batch in
+    torch (on the training device).  ``augmentor(x, rng)`` is ``apply(x, draw(len(x), rng))``.
 
     Args:
         sources: kind (``noise``, ``music``, ``babble``, ``rir``) → Lhotse ``RecordingSet``;
             a missing or empty kind is never chosen.
-        cfg: the ``augment`` config section (see ``spkssl/configs/augment.yaml``).
+        cfg: a (partial) ``augment`` config section; missing keys take ``spkssl/configs/augment.yaml``.
         sampling_rate: rate of the speech passed in; sources are resampled to it.
 
     Example:
@@ -127,8 +152,8 @@ class Augmentor:
     """
 
     def __init__(self, sources: Mapping[str, Any], cfg: Mapping[str, Any], sampling_rate: int) -> None:
-        self.cfg = dict(cfg)
-        self.enabled = bool(self.cfg.get("enabled", True))
+        self.cfg = with_defaults("augment", cfg)
+        self.enabled = bool(self.cfg["enabled"])
         self.sampling_rate = int(sampling_rate)
         unknown = set(sources) - set(SOURCE_KINDS)
         if unknown:
@@ -189,20 +214,35 @@ class Augmentor:
             mix += part / np.sqrt(np.mean(part**2) + _EPS)
         return mix.astype(np.float32)
 
-    def __call__(self, samples: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Return an augmented copy of 1-D ``samples`` (same length, float32)."""
-        out = np.asarray(samples, dtype=np.float32).reshape(-1)
-        if not self.enabled or out.size == 0:
-            return out.copy()
+    def draw(self, num_samples: int, rng: np.random.Generator) -> AugmentDraw:
+        """The random choices for a segment of ``num_samples`` samples (every draw comes from ``rng``)."""
+        out = AugmentDraw()
+        if not self.enabled or num_samples == 0:
+            return out
         if "rir" in self.sources and rng.random() < self.reverb_prob:
-            out = reverberate(out, self._pick("rir", rng))
+            out.rir = self._pick("rir", rng)
         u = rng.random()
         for kind in ADDITIVE_KINDS:
             p = self.probs[kind]
             if u < p:
                 if kind in self.sources:
-                    snr = float(rng.uniform(*self.snr[kind]))
-                    out = add_noise_at_snr(out, self._additive(kind, out.size, rng), snr)
+                    out.snr_db = float(rng.uniform(*self.snr[kind]))
+                    out.additive, out.noise = kind, self._additive(kind, num_samples, rng)
                 break
             u -= p
+        return out
+
+    @staticmethod
+    def apply(samples: np.ndarray, draw: AugmentDraw) -> np.ndarray:
+        """The augmented copy of 1-D ``samples`` (float32, same length): reverberation, then the additive source."""
+        out = np.asarray(samples, dtype=np.float32).reshape(-1)
+        if draw.rir is not None:
+            out = reverberate(out, draw.rir)
+        if draw.noise is not None:
+            out = add_noise_at_snr(out, draw.noise, draw.snr_db)
         return out.copy() if out is samples else out
+
+    def __call__(self, samples: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Return an augmented copy of 1-D ``samples`` (same length, float32)."""
+        samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        return self.apply(samples, self.draw(samples.size, rng))

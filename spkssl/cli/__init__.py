@@ -8,6 +8,7 @@ Example::
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import click
 
@@ -64,6 +65,11 @@ class _LazyGroup(click.Group):
             self._load(name)
         return super().list_commands(ctx)
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command line; first, under a recipe, arrange to die with it (before any slow import)."""
+        die_with_parent()
+        return super().main(*args, **kwargs)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         module = _COMMAND_MODULES.get(cmd_name)
         for name in [module] if module else _MODULES:
@@ -76,4 +82,3 @@ class _LazyGroup(click.Group):
 def cli(log_level: str) -> None:
     """spkssl: self-supervised speaker embeddings, Kaldi-style recipes on Lhotse."""
     setup_logging(log_level.upper())
-    die_with_parent()  # under a recipe (SPKSSL_DIE_WITH_PARENT=1): a killed run.sh stops this command too

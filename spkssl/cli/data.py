@@ -15,7 +15,7 @@ from typing import Any
 import click
 from lhotse import CutSet
 
-from spkssl.cli.options import config_options, load_cli_config
+from spkssl.cli.options import config_options, force_option, load_cli_config
 
 
 def _data_cfg(config: str | None, overrides: tuple[str, ...]) -> dict[str, Any]:
@@ -172,6 +172,31 @@ def convert_audio(in_cuts: str, out_cuts: str, audio_dir: str, fmt: str, nj: int
     except AudioError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"converted cuts: {out_cuts}")
+
+
+@prepare.command("shar", short_help="A cut set and its audio (FLAC) as Shar shards for training.")
+@click.argument("cuts_path", metavar="CUTS", type=click.Path(exists=True, dir_okay=False))
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--shard-size", default=1000, show_default=True, type=click.IntRange(min=1), help="Cuts per shard.")
+@click.option("--nj", default=1, show_default=True, type=click.IntRange(min=1), help="Parallel writers.")
+@config_options
+@force_option
+def shar(cuts_path: str, out_dir: str, shard_size: int, nj: int, config: str | None, overrides: tuple[str, ...],
+         force: bool) -> None:
+    """Write CUTS with FLAC audio as Shar shards in OUT_DIR (cuts.N.jsonl.gz, recording.N.tar, index.json).
+
+    Training reads them in sequence when the experiment's inputs.train_shar names OUT_DIR.
+    Reads no config value.
+    """
+    from spkssl.data.audio import AudioError
+    from spkssl.data.shar import SharError, export_shar
+
+    load_cli_config(config, overrides)  # a typo in --set is an error here too
+    try:
+        index = export_shar(cuts_path, out_dir, shard_size=shard_size, num_jobs=nj, force=force)
+    except (SharError, AudioError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{index.num_cuts} cuts in {len(index.shards)} shards: {out_dir}")
 
 
 @prepare.command("aug-sources", short_help="Noise/music/babble/RIR source manifests.")

@@ -61,6 +61,8 @@ def torchrun_argv(argv: Sequence[str], ngpu: int) -> list[str]:
               help="Stand-alone: folder of aug_{noise,music,babble,rir}_recordings.jsonl.gz (none: no augmentation).")
 @click.option("--init-from", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Stand-alone: final.pt of a previous round to start the network (not the classifier) from.")
+@click.option("--shar", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Stand-alone: Shar shards holding the audio of --cuts (spkssl prepare shar); read in sequence.")
 @click.option("--ngpu", type=click.IntRange(min=0), default=None,
               help="0: CPU; 1: one GPU; N > 1: DDP over N local GPUs with torchrun [default: --device].")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N (without --ngpu).")
@@ -69,7 +71,8 @@ def torchrun_argv(argv: Sequence[str], ngpu: int) -> list[str]:
 @config_options
 @force_option
 def train_command(exp: str | None, round_: int | None, cuts: str | None, out_dir: str | None,
-                  objective: str | None, aug_dir: str | None, init_from: str | None, ngpu: int | None, device: str,
+                  objective: str | None, aug_dir: str | None, init_from: str | None, shar: str | None,
+                  ngpu: int | None, device: str,
                   max_steps: int | None, config: str | None, overrides: tuple[str, ...], force: bool) -> None:
     """Train (or resume) one round: checkpoints/, tensorboard/, final.pt, train_summary.json.
 
@@ -87,7 +90,8 @@ def train_command(exp: str | None, round_: int | None, cuts: str | None, out_dir
         device = "cpu" if ngpu == 0 else "auto"
     if exp is not None:
         exclusive(exp=exp, config=config)
-        exclusive(exp=exp, cuts=cuts, out_dir=out_dir, objective=objective, aug_dir=aug_dir, init_from=init_from)
+        exclusive(exp=exp, cuts=cuts, out_dir=out_dir, objective=objective, aug_dir=aug_dir, init_from=init_from,
+                  shar=shar)
         if round_ is None:
             raise click.UsageError("--exp needs --round")
         cfg, opts = _from_experiment(exp, round_, overrides)
@@ -95,7 +99,7 @@ def train_command(exp: str | None, round_: int | None, cuts: str | None, out_dir
         if cuts is None or out_dir is None or objective is None:
             raise click.UsageError("give --exp and --round, or --cuts, --out-dir and --objective")
         cfg = load_cli_config(config, overrides)
-        opts = dict(objective=objective, cuts=cuts, out_dir=out_dir, aug_dir=aug_dir, init_from=init_from)
+        opts = dict(objective=objective, cuts=cuts, out_dir=out_dir, aug_dir=aug_dir, init_from=init_from, shar=shar)
     _run(cfg, opts, device, force, max_steps)
 
 
@@ -114,11 +118,13 @@ def _from_experiment(exp: str, r: int, overrides: Sequence[str]) -> tuple[dict, 
     if plan.init_from is not None and not plan.init_from.is_file():
         raise click.ClickException(f"round {r} starts from {plan.init_from} (rounds.init_from_previous), "
                                    "which does not exist: train the previous round first")
-    log.info("round %d: %s on %s (%s labels), %d epochs%s", r, plan.objective, plan.cuts, plan.labels, plan.epochs,
-             f", starting from {plan.init_from}" if plan.init_from else "")
+    log.info("round %d: %s on %s (%s labels), %d epochs%s%s", r, plan.objective, plan.cuts, plan.labels,
+             plan.epochs, f", starting from {plan.init_from}" if plan.init_from else "",
+             f", audio from the shards of {plan.shar}" if plan.shar else "")
     opts = dict(objective=plan.objective, cuts=str(plan.cuts), out_dir=str(plan.out_dir),
                 aug_dir=str(plan.aug_dir) if plan.aug_dir else None,
-                init_from=str(plan.init_from) if plan.init_from else None)
+                init_from=str(plan.init_from) if plan.init_from else None,
+                shar=str(plan.shar) if plan.shar else None)
     return experiment.train_config(plan), opts
 
 

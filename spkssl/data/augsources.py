@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from spkssl.augment.noise import coloured_noise, harmonic_music, mix_babble
 from spkssl.augment.rir import random_room, simulate_rir
+from spkssl.config import with_defaults
 from spkssl.data.audio import load_cut_audio
 from spkssl.utils.io import atomic_path
 from spkssl.utils.logging import get_logger
@@ -35,10 +36,6 @@ from spkssl.utils.logging import get_logger
 log = get_logger(__name__)
 
 KINDS = ("noise", "music", "babble", "rir")
-DEFAULT_AUG_SOURCES: dict[str, Any] = {
-    "num_rirs": 100, "rt60": [0.2, 0.8], "rir_duration": 0.5, "num_noise": 30, "num_music": 20,
-    "num_babble": 30, "babble_speakers": [3, 7], "duration": 6.0,
-}
 
 
 class AugSourcesError(ValueError):
@@ -116,12 +113,12 @@ def prepare_aug_sources(
         train_cuts: cut set (or its path) whose utterances make the babble (needed without MUSAN).
         audio_dir: where generated wavs go; default ``out_dir/../aug_audio``.
         seed: random seed (the same seed gives the same files).
-        cfg: the ``data.aug_sources`` config section.
+        cfg: a (partial) ``data.aug_sources`` config section; missing keys take the package defaults.
 
     Raises:
         AugSourcesError: when babble has no source (neither MUSAN nor training cuts).
     """
-    c = {**DEFAULT_AUG_SOURCES, **dict(cfg or {})}
+    c = with_defaults("data", {"aug_sources": dict(cfg or {})})["aug_sources"]
     out_dir = Path(out_dir)
     audio_dir = Path(audio_dir) if audio_dir is not None else out_dir.parent / "aug_audio"
     if musan is None and train_cuts is None:

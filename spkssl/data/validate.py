@@ -24,19 +24,12 @@ import soundfile as sf
 from lhotse import CutSet
 from tqdm import tqdm
 
+from spkssl.config import with_defaults
 from spkssl.data.audio import describe_source, load_cut_audio
 from spkssl.utils.logging import get_logger
 
 log = get_logger(__name__)
 
-DEFAULT_VALIDATION: dict[str, Any] = {
-    "min_duration": 0.5,
-    "on_short": "error",
-    "sampling_rate": 16000,
-    "on_sampling_rate_mismatch": "resample",
-    "check_audio": "header",
-    "num_workers": 4,
-}
 MAX_LISTED = 20
 
 
@@ -67,12 +60,13 @@ def validate_cuts(cuts: CutSet, cfg: Mapping[str, Any] | None = None) -> CutSet:
 
     Args:
         cuts: an eager or lazy cut set (it is loaded into memory).
-        cfg: validation settings (keys of ``DEFAULT_VALIDATION``; the ``data`` config section).
+        cfg: validation settings: a (partial) ``data`` config section; missing keys take the
+            package defaults (``spkssl/configs/data.yaml``).
 
     Raises:
         ManifestError: listing every problem (cut id + audio), up to ``MAX_LISTED`` lines.
     """
-    c = {**DEFAULT_VALIDATION, **{k: v for k, v in (cfg or {}).items() if k in DEFAULT_VALIDATION}}
+    c = with_defaults("data", cfg)
     if c["on_short"] not in ("error", "drop"):
         raise ValueError(f"on_short must be 'error' or 'drop', got {c['on_short']!r}")
     if c["on_sampling_rate_mismatch"] not in ("resample", "refuse"):

@@ -87,8 +87,8 @@ def compute_cutset_features(
 ) -> CutSet:
     """Compute and store features for every cut (order kept) with ``nj`` processes."""
     cut_list = list(cuts)
-    cfg = dict(fbank_cfg or {})
-    if cfg.get("snip_edges", False):
+    cfg = complete_fbank_cfg(fbank_cfg)
+    if cfg["snip_edges"]:
         raise ValueError(
             "features.snip_edges=true gives fewer frames than Lhotse's stored-feature "
             "bookkeeping expects (compute_num_frames); use snip_edges=false to store features"

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
 import kaldi_native_fbank as knf
@@ -202,6 +202,19 @@ def _log_mel(frames: torch.Tensor, plan: FbankPlan, generator: torch.Generator |
     spec = spec * spec
     power_t = torch.add(spec[..., 0].t(), spec[..., 1].t())  # [bins, T]: the sparse product wants it
     return (plan.mel @ power_t).clamp_min_(LOG_FLOOR).log_().t()
+
+
+def log_mel(frames: torch.Tensor, plan: FbankPlan, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Kaldi log-mel of a ``[T, window_size]`` block of frames → ``[T, num_mel_bins]`` (on the frames' device).
+
+    ``plan`` must live on the same device (:func:`plan_on`).
+    """
+    return _log_mel(frames, plan, generator)
+
+
+def plan_on(plan: FbankPlan, device: torch.device | str) -> FbankPlan:
+    """A copy of ``plan`` whose window and mel matrix live on ``device``."""
+    return replace(plan, window=plan.window.to(device), mel=plan.mel.to(device))
 
 
 def _wave(samples: np.ndarray | torch.Tensor) -> torch.Tensor:

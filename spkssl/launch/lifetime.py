@@ -2,12 +2,14 @@
 
 Two mechanisms, both Linux-only (elsewhere they do nothing):
 
-* :func:`die_with_parent`: a process started by a recipe (``local/recipe_lib.sh``
-  exports ``SPKSSL_DIE_WITH_PARENT=1``) asks the kernel for SIGTERM when its parent
-  dies (``prctl(PR_SET_PDEATHSIG)``).  Every ``spkssl`` command and both launchers call
-  it at start, so ``kill -9`` of ``run.sh`` stops the command it was running, which
-  stops what that command started, and so on down.  Outside a recipe nothing changes
-  (``nohup spkssl train ... &`` keeps running after its shell exits).
+* :func:`die_with_parent`: a process started by a recipe asks the kernel for SIGTERM
+  when its parent dies (``prctl(PR_SET_PDEATHSIG)``).  ``local/recipe_lib.sh`` exports
+  ``SPKSSL_DIE_WITH_PARENT=$$`` (the recipe's pid); every ``spkssl`` command and both
+  launchers call it first thing, and pass their own pid on to what they start.  If the
+  process named there is already gone (the recipe was killed while this one started),
+  the process stops at once.  So ``kill -9`` of ``run.sh`` stops the command it was
+  running, which stops what that command started, and so on down.  Outside a recipe
+  nothing changes (``nohup spkssl train ... &`` keeps running after its shell exits).
 * :class:`Reaper`: a launcher's watchdog.  A launcher puts each job in a process group
   of its own (so a kill reaches its pipes too), which a kill of the recipe's group
   does not reach.  The reaper, a forked child in a session of its own, learns every
@@ -36,19 +38,31 @@ _PR_SET_PDEATHSIG = 1
 _POLL_S = 0.1
 
 
-def die_with_parent(sig: int = signal.SIGTERM) -> bool:
-    """Ask for ``sig`` when the parent process dies, if ``SPKSSL_DIE_WITH_PARENT=1``; True when set up.
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
-    When the parent is already gone (the recipe was killed while this process
-    started), ``sig`` is sent at once.
+
+def die_with_parent(sig: int = signal.SIGTERM) -> bool:
+    """Ask for ``sig`` when the parent dies, if ``SPKSSL_DIE_WITH_PARENT`` names a pid; True when set up.
+
+    That pid is the process this one belongs to (the recipe, or the launcher or command
+    that started it); if it is already gone, ``sig`` is sent at once.  The variable is
+    then set to this process's pid, for the processes it starts.
     """
-    if os.environ.get(ENV) != "1" or not sys.platform.startswith("linux"):
+    value = os.environ.get(ENV, "")
+    if not value.isdigit() or not sys.platform.startswith("linux"):
         return False
+    os.environ[ENV] = str(os.getpid())
     parent = os.getppid()
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
+    if ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
         return False
-    if os.getppid() != parent:  # re-parented between the two calls
+    if not _exists(int(value)) or os.getppid() != parent:  # orphaned before or while this ran
         os.kill(os.getpid(), sig)
     return True
 

@@ -102,6 +102,7 @@ cmd={shlex.quote(spec.command_template())}
 log={shlex.quote(spec.log_template)}
 status_dir={shlex.quote(str(status_dir))}
 {substitute}export SPKSSL_JOB_INDEX=$task
+[ -n "${{SPKSSL_DIE_WITH_PARENT:-}}" ] && export SPKSSL_DIE_WITH_PARENT=$$  # the submitter's pid means nothing here
 {thread_env}mkdir -p "$(dirname "$log")" "$status_dir"
 {{
   [ -s "$log" ] && echo  # appended: each attempt has its own header

@@ -18,6 +18,8 @@ from typing import Any, Callable, Mapping
 
 import torch.nn as nn
 
+from spkssl.config import with_defaults
+
 MODELS: dict[str, Callable[..., nn.Module]] = {}
 
 
@@ -37,17 +39,19 @@ def build_model(model_cfg: Mapping[str, Any], feat_dim: int) -> nn.Module:
     """Build the network named by ``model_cfg['name']``.
 
     ``model_cfg`` holds ``name``, ``embed_dim``, ``pooling`` and free-form
-    ``kwargs`` passed to the constructor (a wrong keyword is reported by name).
+    ``kwargs`` passed to the constructor (a wrong keyword is reported by name);
+    missing keys take the package defaults (``spkssl/configs/model.yaml``).
     """
+    model_cfg = with_defaults("model", model_cfg)
     name = model_cfg["name"]
     if name not in MODELS:
         raise ValueError(f"unknown model '{name}'; known: {sorted(MODELS)}")
-    kwargs = dict(model_cfg.get("kwargs") or {})
+    kwargs = dict(model_cfg["kwargs"] or {})
     try:
         return MODELS[name](
             feat_dim=feat_dim,
             embed_dim=int(model_cfg["embed_dim"]),
-            pooling=model_cfg.get("pooling", "stats"),
+            pooling=model_cfg["pooling"],
             **kwargs,
         )
     except TypeError as exc:

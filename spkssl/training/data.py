@@ -1,23 +1,28 @@
-"""Training datasets on Lhotse cut sets: random crops → augmentation → the feature front-end.
+"""Training data: raw crops of the training cuts and their augmentation choices, batched.
 
-The front-end (:class:`spkssl.features.frontend.FeatureFrontend`: fbank, then CMN
-when ``features.cmn``) is the one extraction uses too.
-
-* :class:`ContrastiveDataset` — K >= 2 independently cropped and augmented
-  segments of one cut (positives of each other): ``float32 [K, T, F]``.
-* :class:`ClassificationDataset` — one segment and the integer id of the cut's
-  (pseudo) speaker: ``([T, F], label)``.
+An item is ``per_item`` random crops of one cut (two or more positives for the
+contrastive objective, one for classification), each with the augmentation drawn
+for it (:meth:`spkssl.augment.augment.Augmentor.draw`) and the cut's label when
+the objective has labels (:class:`SegmentMaker`).  Items come from random access
+(:class:`SegmentDataset`) or from Shar shards (:mod:`spkssl.training.stream`).  :func:`collate_segments` packs items
+into a :class:`RawBatch`; :class:`spkssl.features.batch_frontend.BatchFrontend`
+then augments, computes fbank and CMN for the whole batch (on the training device,
+or in the DataLoader workers on CPU), giving a :class:`FeatBatch`.
 
 Items are addressed as ``(cut_index, sample_seed)`` pairs produced by
 :class:`spkssl.training.sampler.ResumableBatchSampler`; all randomness of an item
-comes from ``numpy.random.default_rng([seed, sample_seed])``, so results do not
-depend on which DataLoader worker computes them.
+comes from ``numpy.random.default_rng([seed, sample_seed])``, in the order crop,
+augmentation, crop, augmentation, ... so results do not depend on which worker
+computes them, and they are the crops and draws of the per-segment path this
+replaced.
 
 Example:
-    >>> # ds = ContrastiveDataset(cuts, cfg, augmentor); ds[(0, 123)].shape -> (2, 198, 80)
+    >>> # ds = SegmentDataset(TrainingAudio.from_file("cuts.jsonl.gz", 16000), cfg, augmentor, per_item=2)
+    >>> # batch = collate_segments([ds[(0, 1)], ds[(1, 2)]]); batch.wave.shape -> torch.Size([4, 32000])
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -25,23 +30,16 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from spkssl.augment.augment import Augmentor, fit_length
-from spkssl.data.audio import load_cut_audio
-from spkssl.features.frontend import FeatureFrontend
+from spkssl.augment.augment import AugmentDraw, Augmentor
+from spkssl.augment.batched import BatchDraws, collate_draws
+from spkssl.training.audio import TrainingAudio
 from spkssl.training.sampler import ResumableBatchSampler
 from spkssl.utils.io import write_json_atomic
 
 
-def cut_speaker(cut: Any) -> str:
-    """The speaker of a cut's first supervision, with an error naming the cut when absent."""
-    if not cut.supervisions or cut.supervisions[0].speaker is None:
-        raise ValueError(f"cut '{cut.id}' has no supervision with a speaker; cannot train a classifier")
-    return str(cut.supervisions[0].speaker)
-
-
-def build_label_map(cuts: Sequence[Any]) -> dict[str, int]:
+def build_label_map(speakers: Sequence[str]) -> dict[str, int]:
     """Speaker name → integer id, in sorted name order."""
-    return {spk: i for i, spk in enumerate(sorted({cut_speaker(c) for c in cuts}))}
+    return {spk: i for i, spk in enumerate(sorted(set(speakers)))}
 
 
 def save_label_map(label_map: Mapping[str, int], path: str | Path) -> None:
@@ -49,95 +47,111 @@ def save_label_map(label_map: Mapping[str, int], path: str | Path) -> None:
     write_json_atomic(path, dict(label_map))
 
 
-class _SegmentDataset(Dataset):
-    """Shared cropping / augmentation / feature code."""
+@dataclass
+class RawBatch:
+    """``B`` items of ``per_item`` crops each: what the workers deliver.
 
-    def __init__(
-        self, cuts: Sequence[Any], cfg: Mapping[str, Any], augmentor: Augmentor | None, seed: int | None = None
-    ) -> None:
-        self.cuts = list(cuts)
-        if not self.cuts:
-            raise ValueError("empty cut set")
-        self.frontend = FeatureFrontend.from_config(cfg["features"])
-        self.sampling_rate = self.frontend.sampling_rate
+    Attributes:
+        wave: float32 ``[B * per_item, L]`` crops in [-1, 1], item-major.
+        draws: their augmentation choices (None: no augmentation).
+        labels: int64 ``[B]`` (None without labels).
+        per_item: crops per item.
+    """
+
+    wave: torch.Tensor
+    draws: BatchDraws | None
+    labels: torch.Tensor | None
+    per_item: int
+
+    def to(self, device: torch.device | str, non_blocking: bool = False) -> "RawBatch":
+        move = (lambda t: None if t is None else t.to(device, non_blocking=non_blocking))  # noqa: E731
+        return RawBatch(move(self.wave), move(self.draws), move(self.labels), self.per_item)
+
+    def pin_memory(self) -> "RawBatch":
+        pin = (lambda t: None if t is None else t.pin_memory())  # noqa: E731
+        return RawBatch(pin(self.wave), pin(self.draws), pin(self.labels), self.per_item)
+
+
+@dataclass
+class FeatBatch:
+    """The network input of a batch: ``feats`` ``[B, K, T, F]`` (or ``[B, T, F]`` for one crop per item)."""
+
+    feats: torch.Tensor
+    labels: torch.Tensor | None
+
+    def to(self, device: torch.device | str, non_blocking: bool = False) -> "FeatBatch":
+        labels = None if self.labels is None else self.labels.to(device, non_blocking=non_blocking)
+        return FeatBatch(self.feats.to(device, non_blocking=non_blocking), labels)
+
+    def pin_memory(self) -> "FeatBatch":
+        return FeatBatch(self.feats.pin_memory(), None if self.labels is None else self.labels.pin_memory())
+
+
+class SegmentMaker:
+    """One item: ``per_item`` crops of ``train.segment_seconds``, each followed by its augmentation draw.
+
+    ``maker(crop, rng, label)`` calls ``crop(length, rng)`` for each crop (a random-access
+    read, or a crop of audio already in memory) and draws from the same ``rng`` in the
+    order crop, draw, crop, draw, ...  Returns ``(crops [per_item, L], draws or None, label)``.
+    """
+
+    def __init__(self, cfg: Mapping[str, Any], augmentor: Augmentor | None, per_item: int = 1) -> None:
+        self.sampling_rate = int(cfg["features"]["sampling_rate"])
         seconds = float(cfg["train"]["segment_seconds"])
         if seconds <= 0:
             raise ValueError(f"train.segment_seconds must be > 0, got {seconds}")
         self.segment_samples = int(round(seconds * self.sampling_rate))
-        self.augmentor = augmentor
-        self.seed = int(cfg["train"]["seed"] if seed is None else seed)
+        self.augmentor = augmentor if augmentor is not None and augmentor.enabled else None
+        self.per_item = int(per_item)
 
-    def __len__(self) -> int:
-        return len(self.cuts)
-
-    def _audio(self, index: int) -> np.ndarray:
-        cut = self.cuts[index]
-        if int(cut.sampling_rate) != self.sampling_rate:
-            raise ValueError(
-                f"cut '{cut.id}' is {cut.sampling_rate} Hz but features.sampling_rate is {self.sampling_rate}"
-            )
-        return load_cut_audio(cut)
-
-    def _segment(self, audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        seg = fit_length(audio, self.segment_samples, rng)
-        if self.augmentor is not None:
-            seg = self.augmentor(seg, rng)
-        return self.frontend(seg, self.sampling_rate)
-
-    def _rng(self, sample_seed: int) -> np.random.Generator:
-        return np.random.default_rng([self.seed, int(sample_seed)])
+    def __call__(self, crop: Callable[[int, np.random.Generator], np.ndarray], rng: np.random.Generator,
+                 label: int | None = None) -> tuple[np.ndarray, list[AugmentDraw] | None, int | None]:
+        crops, draws = [], []
+        for _ in range(self.per_item):
+            crops.append(crop(self.segment_samples, rng))
+            if self.augmentor is not None:
+                draws.append(self.augmentor.draw(self.segment_samples, rng))
+        return np.stack(crops), draws if self.augmentor is not None else None, label
 
 
-class ContrastiveDataset(_SegmentDataset):
-    """K random, independently augmented crops per cut → ``torch.float32 [K, T, F]``."""
+class SegmentDataset(Dataset):
+    """``(cut_index, sample_seed)`` → the :class:`SegmentMaker` item of that cut, read from ``audio``.
 
-    def __init__(self, cuts: Sequence[Any], cfg: Mapping[str, Any], augmentor: Augmentor | None,
-                 seed: int | None = None) -> None:
-        super().__init__(cuts, cfg, augmentor, seed)
-        self.num_segments = int(cfg["train"]["num_segments"])
-        if self.num_segments < 2:
-            raise ValueError(f"train.num_segments must be >= 2 for contrastive training, got {self.num_segments}")
+    Args:
+        audio: the training cuts (:class:`~spkssl.training.audio.TrainingAudio`).
+        make_item: what an item is (crops, draws; from the objective).
+        seed: base seed (``train.seed``); an item's RNG is ``default_rng([seed, sample_seed])``.
+        labels: int label of every cut (classification), or None.
+    """
 
-    def __getitem__(self, item: tuple[int, int]) -> torch.Tensor:
-        index, sample_seed = item
-        rng = self._rng(sample_seed)
-        audio = self._audio(index)
-        return torch.from_numpy(np.stack([self._segment(audio, rng) for _ in range(self.num_segments)]))
-
-
-class ClassificationDataset(_SegmentDataset):
-    """One random augmented crop per cut and its speaker id → ``(float32 [T, F], int)``."""
-
-    def __init__(self, cuts: Sequence[Any], cfg: Mapping[str, Any], augmentor: Augmentor | None,
-                 label_map: Mapping[str, int] | None = None, seed: int | None = None) -> None:
-        super().__init__(cuts, cfg, augmentor, seed)
-        self.label_map = dict(label_map) if label_map is not None else build_label_map(self.cuts)
-        self.labels = []
-        for cut in self.cuts:
-            spk = cut_speaker(cut)
-            if spk not in self.label_map:
-                raise ValueError(f"cut '{cut.id}': speaker '{spk}' is not in the label map")
-            self.labels.append(self.label_map[spk])
+    def __init__(self, audio: TrainingAudio, make_item: SegmentMaker, seed: int,
+                 labels: np.ndarray | None = None) -> None:
+        if len(audio) == 0:
+            raise ValueError("empty cut set")
+        self.audio, self.make_item, self.seed, self.labels = audio, make_item, int(seed), labels
 
     @property
-    def num_classes(self) -> int:
-        return len(self.label_map)
+    def per_item(self) -> int:
+        return self.make_item.per_item
 
-    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, int]:
+    def __len__(self) -> int:
+        return len(self.audio)
+
+    def __getitem__(self, item: tuple[int, int]) -> tuple[np.ndarray, list[AugmentDraw] | None, int | None]:
         index, sample_seed = item
-        feats = self._segment(self._audio(index), self._rng(sample_seed))
-        return torch.from_numpy(feats), self.labels[index]
+        rng = np.random.default_rng([self.seed, int(sample_seed)])
+        label = None if self.labels is None else int(self.labels[index])
+        return self.make_item(lambda n, r: self.audio.crop(index, n, r), rng, label)
 
 
-def collate_contrastive(items: list[torch.Tensor]) -> torch.Tensor:
-    """Stack ``[K, T, F]`` items into ``[B, K, T, F]``."""
-    return torch.stack(items)
-
-
-def collate_classification(items: list[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Stack items into ``(feats [B, T, F], labels [B] int64)``."""
-    feats, labels = zip(*items)
-    return torch.stack(feats), torch.tensor(labels, dtype=torch.long)
+def collate_segments(items: list[tuple[np.ndarray, list[AugmentDraw] | None, int | None]]) -> RawBatch:
+    """Pack :class:`SegmentDataset` items into a :class:`RawBatch` (item-major crops)."""
+    wave = torch.from_numpy(np.concatenate([crops for crops, _, _ in items]))
+    draws = None
+    if items[0][1] is not None:
+        draws = collate_draws([d for _, ds, _ in items for d in ds], wave.shape[1])
+    labels = None if items[0][2] is None else torch.tensor([lab for _, _, lab in items], dtype=torch.long)
+    return RawBatch(wave, draws, labels, items[0][0].shape[0])
 
 
 def _worker_init(worker_id: int) -> None:
@@ -148,14 +162,17 @@ def _worker_init(worker_id: int) -> None:
 
 
 def make_loader(dataset: Dataset, sampler: ResumableBatchSampler, num_workers: int,
-                collate: Callable[[list[Any]], Any], pin_memory: bool = False) -> DataLoader:
-    """A DataLoader over ``sampler``'s batches with ``num_workers`` seeded worker processes."""
+                collate: Callable[[list[Any]], Any], pin_memory: bool = False,
+                prefetch_factor: int = 2) -> DataLoader:
+    """A DataLoader over ``sampler``'s batches; its ``num_workers`` seeded workers stay alive across epochs."""
+    workers = int(num_workers)
     return DataLoader(
         dataset,
         batch_sampler=sampler,
-        num_workers=int(num_workers),
+        num_workers=workers,
         collate_fn=collate,
-        worker_init_fn=_worker_init if num_workers > 0 else None,
+        worker_init_fn=_worker_init if workers > 0 else None,
         pin_memory=pin_memory,
-        persistent_workers=False,
+        persistent_workers=workers > 0,
+        prefetch_factor=int(prefetch_factor) if workers > 0 else None,
     )

@@ -32,7 +32,7 @@ from spkssl.training.checkpoint import (
     save_checkpoint, set_rng_state,
 )
 from spkssl.training.ddp import DistContext
-from spkssl.training.objectives import Objective, build_objective
+from spkssl.training.objectives import Objective, build_objective, objective_class
 from spkssl.training.schedule import build_optimizer, build_scheduler
 from spkssl.utils.device import resolve_device
 from spkssl.utils.io import write_json_atomic
@@ -58,6 +58,7 @@ class TrainOptions:
     out_dir: str | Path
     aug_dir: str | Path | None = None
     init_from: str | Path | None = None
+    shar: str | Path | None = None  # Shar shards holding the audio of ``cuts`` (read in sequence)
     device: str = "auto"
     force: bool = False
     max_steps: int | None = None  # overrides train.max_steps (0/None = no limit)
@@ -77,6 +78,23 @@ class TrainModule(nn.Module):
         return self._objective.compute(self.model, self.loss, batch)
 
 
+class _Featurize:
+    """Collate, then augment and fbank the batch (in the DataLoader workers, for CPU training)."""
+
+    def __init__(self, objective: Objective, frontend: Any) -> None:
+        self.objective, self.frontend = objective, frontend
+
+    def __call__(self, items: list[Any]) -> Any:
+        return self.objective.featurize(self.objective.collate(items), self.frontend)
+
+
+def _features_on_device(where: str, device: torch.device) -> bool:
+    """``train.features_on`` → True to featurize on the training device, False in the loader."""
+    if where not in ("auto", "device", "workers"):
+        raise ValueError(f"train.features_on must be auto, device or workers, got {where!r}")
+    return where == "device" or (where == "auto" and device.type == "cuda")
+
+
 def _state(obj: Any) -> Any:
     return obj.state_dict() if obj is not None else None
 
@@ -88,9 +106,9 @@ class Trainer:
         from lhotse import CutSet
 
         from spkssl.augment.augment import Augmentor, load_sources
+        from spkssl.features.batch_frontend import BatchFrontend
         from spkssl.models import build_model
-        from spkssl.training.data import make_loader
-        from spkssl.training.sampler import ResumableBatchSampler
+        from spkssl.training.sources import open_source
 
         self.cfg, self.opts, self.dist = cfg, opts, opts.dist
         self.tcfg = cfg["train"]
@@ -102,31 +120,24 @@ class Trainer:
         self.max_steps = int(max_steps or 0)
         torch.manual_seed(int(self.tcfg["seed"]))
 
-        cuts_path = Path(opts.cuts)
-        if not cuts_path.is_file():
-            raise FileNotFoundError(f"cut set not found: {cuts_path}")
-        lazy = ".jsonl" in cuts_path.name  # CutSet.from_file fails with a TypeError on an empty jsonl file
-        cuts = list(CutSet.from_jsonl_lazy(cuts_path) if lazy else CutSet.from_file(cuts_path))
-        if not cuts:
-            raise ValueError(f"{cuts_path}: the cut set is empty; nothing to train on")
+        source = open_source(cfg, opts.cuts, opts.shar, objective_class(opts.objective).needs_labels, self.dist)
         sr = int(cfg["features"]["sampling_rate"])
-        sources = load_sources(opts.aug_dir) if opts.aug_dir else {}
-        augmentor = Augmentor(sources, cfg["augment"], sr)
+        augmentor = Augmentor(load_sources(opts.aug_dir) if opts.aug_dir else {}, cfg["augment"], sr)
         self.model = build_model(cfg["model"], int(cfg["features"]["num_mel_bins"]))  # before the loss: RNG order
         try:
-            self.objective = build_objective(opts.objective, cfg, cuts, augmentor, int(self.model.embed_dim))
+            self.objective = build_objective(opts.objective, cfg, source.speakers, augmentor,
+                                             int(self.model.embed_dim))
         except ValueError as exc:
-            raise ValueError(f"{cuts_path}: {exc}") from exc
-        self.dataset, self.loss = self.objective.dataset, self.objective.loss
-        self.num_classes = self.objective.num_classes
+            raise ValueError(f"{opts.cuts}: {exc}") from exc
+        self.dataset = source.dataset(self.objective.make_item, self.objective.labels(source.speakers))
+        self.loss, self.num_classes = self.objective.loss, self.objective.num_classes
         self.objective.prepare(self.out_dir, self.dist.is_main)
         self.module = TrainModule(self.model, self.objective).to(self.device)
-        self.sampler = ResumableBatchSampler(
-            len(self.dataset), int(self.tcfg["batch_size"]), int(self.tcfg["seed"]),
-            rank=self.dist.rank, world_size=self.dist.world_size,
-        )
-        self.loader = make_loader(self.dataset, self.sampler, int(self.tcfg["num_workers"]),
-                                  self.objective.collate, pin_memory=self.device.type == "cuda")
+        self.frontend = BatchFrontend(cfg["features"])
+        self.features_on_device = _features_on_device(str(self.tcfg["features_on"]), self.device)
+        self.sampler, self.num_cuts = source.sampler, source.num_cuts
+        collate = self.objective.collate if self.features_on_device else _Featurize(self.objective, self.frontend)
+        self.loader = source.loader(collate, pin_memory=self.device.type == "cuda")
         self.steps_per_epoch = len(self.sampler)
         self.optimizer = build_optimizer(self.module.parameters(), self.tcfg)
         self.scheduler = build_scheduler(self.optimizer, self.tcfg, self.steps_per_epoch, self.epochs)
@@ -215,6 +226,8 @@ class Trainer:
     def _train_step(self, batch: Any) -> tuple[float, float, float]:
         """One optimizer step; returns ``(loss, accuracy, grad_norm)``; raises on a non-finite loss."""
         batch = self.objective.batch_to(batch, self.device)
+        if self.features_on_device:
+            batch = self.objective.featurize(batch, self.frontend)
         self.objective.set_progress(self.epoch + self.batch_in_epoch / self.steps_per_epoch)
         self.optimizer.zero_grad(set_to_none=True)
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
@@ -319,7 +332,7 @@ class Trainer:
             **self.objective.summary(), "epochs": self.epoch, "steps": self.step,
             "steps_per_epoch": self.steps_per_epoch, "final_loss": self.last_loss,
             "epoch_losses": self.epoch_losses, "averaged_checkpoints": names,
-            "num_cuts": len(self.dataset), "seconds": round(elapsed, 2),
+            "num_cuts": self.num_cuts, "seconds": round(elapsed, 2),
             "world_size": self.dist.world_size, "resumed_from": self.resumed_from,
         }
         if self.dist.is_main:
@@ -363,7 +376,7 @@ def _train_round(cfg: Mapping[str, Any], opts: TrainOptions, out_dir: Path) -> d
     start = time.time()
     trainer = Trainer(cfg, opts)
     log.info("%s training on %s: %d cuts, %d steps/epoch, %d epochs, world size %d", opts.objective, trainer.device,
-             len(trainer.dataset), trainer.steps_per_epoch, trainer.epochs, opts.dist.world_size)
+             trainer.num_cuts, trainer.steps_per_epoch, trainer.epochs, opts.dist.world_size)
     trainer.resume_or_init()
     status = trainer.fit()
     if status != "done":

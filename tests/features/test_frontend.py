@@ -33,7 +33,10 @@ def test_a_changed_yaml_default_changes_training_and_extraction_alike(edit_defau
     from spkssl.embed.io import read_embeddings
     from spkssl.models import build_model
     from spkssl.models.io import save_final_model
-    from spkssl.training.data import ClassificationDataset
+    from spkssl.features.batch_frontend import BatchFrontend
+    from spkssl.training.audio import TrainingAudio
+    from spkssl.training.data import SegmentDataset
+    from spkssl.training.objectives import ClassificationObjective
     from lhotse import CutSet
 
     cuts_path = make_cuts(tmp_path, [2.0, 2.0], num_speakers=2)  # exactly one 2 s crop: the whole cut
@@ -42,10 +45,14 @@ def test_a_changed_yaml_default_changes_training_and_extraction_alike(edit_defau
     assert cfg["features"]["num_mel_bins"] == 24 and cfg["features"]["cmn"] is False
 
     cut = CutSet.from_file(cuts_path)[0]
-    crop, _ = ClassificationDataset([cut], cfg, augmentor=None)[(0, 0)]
+    audio = TrainingAudio.from_file(cuts_path, 16000, need_speakers=True)
+    objective = ClassificationObjective(cfg, audio.speakers, None, 8)
+    dataset = SegmentDataset(audio, objective.make_item, 0, objective.labels(audio.speakers))
+    batch = objective.featurize(objective.collate([dataset[(0, 0)]]), BatchFrontend(cfg["features"]))
+    crop = batch.feats[0]
     extracted = cut_features(cut, FeatureFrontend.from_config(cfg["features"]))
     assert crop.shape[1] == extracted.shape[1] == 24
-    assert np.array_equal(crop.numpy(), extracted)
+    assert np.abs(crop.numpy() - extracted).max() < 0.05  # torch fbank in training, kaldi-native-fbank here
     assert np.abs(extracted.mean(axis=0)).max() > 1.0  # raw log-mel: no CMN in either
 
     torch.manual_seed(0)
@@ -57,4 +64,4 @@ def test_a_changed_yaml_default_changes_training_and_extraction_alike(edit_defau
     ids, emb = read_embeddings(tmp_path / "emb")
     with torch.no_grad():
         expected = model(crop[None]).numpy()[0]
-    assert np.allclose(emb[ids.index(cut.id)], expected, atol=1e-5)
+    assert np.allclose(emb[ids.index(cut.id)], expected, atol=1e-3)

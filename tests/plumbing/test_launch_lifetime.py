@@ -63,7 +63,8 @@ def test_kill_9_of_the_launcher_stops_its_jobs(tmp_path: Path) -> None:
 def test_kill_9_of_a_recipe_stops_the_launcher_and_its_jobs(tmp_path: Path) -> None:
     recipe = tmp_path / "recipe.sh"  # a recipe's shell: run.sh runs $cmd and waits
     recipe.write_text(shlex.join([RUN_LOCAL, *job_that_records_its_pid("r")]) + " &\necho $! > launcher.pid\nwait\n")
-    shell = subprocess.Popen(["bash", str(recipe)], cwd=tmp_path, env=env(**{ENV: "1"}), stderr=subprocess.DEVNULL)
+    recipe.write_text(f"export {ENV}=$$\n" + recipe.read_text())  # as recipe_lib.sh does
+    shell = subprocess.Popen(["bash", str(recipe)], cwd=tmp_path, env=env(), stderr=subprocess.DEVNULL)
     jobs = [read_pid(tmp_path / f"r.{i}.pid") for i in (1, 2)]
     launcher = read_pid(tmp_path / "launcher.pid")
     shell.kill()  # kill -9 of run.sh alone
@@ -76,18 +77,28 @@ def test_kill_9_of_a_recipe_stops_the_launcher_and_its_jobs(tmp_path: Path) -> N
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process lifetime uses Linux prctl")
 def test_a_spkssl_command_dies_with_the_recipe_only_under_a_recipe(tmp_path: Path) -> None:
     code = "from spkssl.launch.lifetime import die_with_parent; import time; die_with_parent(); time.sleep(300)"
-    for flag, survives in (("1", False), ("0", True)):
-        parent = subprocess.Popen(["bash", "-c", f"{sys.executable} -c '{code}' & echo $!; wait"],
-                                  stdout=subprocess.PIPE, text=True, env=env(**{ENV: flag}))
+    for under_recipe in (True, False):
+        export = f"export {ENV}=$$; " if under_recipe else f"unset {ENV}; "  # what recipe_lib.sh does
+        parent = subprocess.Popen(["bash", "-c", f"{export}{sys.executable} -c '{code}' & echo $!; wait"],
+                                  stdout=subprocess.PIPE, text=True, env=env())
         child = int(parent.stdout.readline())
         time.sleep(0.5)  # let the child reach die_with_parent (a later death is caught by it too)
         parent.kill()
         parent.wait()
-        if survives:
+        if under_recipe:
+            wait_for(lambda: not alive(child), "the command outlived its recipe")
+        else:
             assert alive(child), "outside a recipe a command keeps running (nohup-style use)"
             os.kill(child, signal.SIGKILL)
-        else:
-            wait_for(lambda: not alive(child), "the command outlived its recipe")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process lifetime uses Linux prctl")
+def test_a_command_whose_recipe_died_while_it_started_stops_at_once() -> None:
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid that no longer runs: the recipe was killed before the command got going
+    code = "from spkssl.launch.lifetime import die_with_parent; import time; die_with_parent(); time.sleep(300)"
+    late = subprocess.run([sys.executable, "-c", code], env=env(**{ENV: str(gone.pid)}), timeout=WAIT_S)
+    assert late.returncode == -signal.SIGTERM
 
 
 def test_a_reaper_that_is_closed_stops_nothing(tmp_path: Path) -> None:

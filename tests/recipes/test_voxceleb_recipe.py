@@ -46,6 +46,7 @@ def _run(tree: FakeVoxCeleb, work: Path, env: dict[str, str]) -> str:
         "--vox2-dir", str(tree.vox2),
         "--vox1-o-trials", str(tree.vox1_o_trials),
         "--vox2-flac-dir", str(work / "vox2_flac"),
+        "--shard-size", "24",
         "--conf", "conf/tiny_cpu.yaml",
         "--overrides", "train.seed=7 cluster.seed=3",
         "--ngpu", "0",
@@ -87,6 +88,10 @@ def _check_outputs(work: Path, tree: FakeVoxCeleb) -> None:
     # stage 2: augmentation sources
     for kind in ("noise", "music", "babble", "rir"):
         assert (man / f"aug_{kind}_recordings.jsonl.gz").is_file(), kind
+    # stage 3: Shar shards of the training cuts (FLAC), which every round trains from
+    index = json.loads((data / "shar" / "train" / "index.json").read_text())
+    assert index["num_cuts"] == tree.num_vox2_utts and len(index["shards"]) == -(-tree.num_vox2_utts // 24)
+    assert "audio from the shards" in (exp / "round1" / "log" / "train.log").read_text()
     # stage 3: stored fbank for the evaluation set
     fbank = CutSet.from_file(man / "vox1_test_cuts_fbank.jsonl.gz").to_eager()
     assert len(fbank) == tree.num_vox1_utts and all(c.has_features for c in fbank)

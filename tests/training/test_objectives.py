@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.nn as nn
 
 from spkssl.training import objectives
 from spkssl.training.checkpoint import list_checkpoints
-from spkssl.training.data import ClassificationDataset, collate_classification
+from spkssl.training.audio import TrainingAudio
+from spkssl.training.data import SegmentMaker, build_label_map
 from spkssl.training.objectives import (
     OBJECTIVES, ClassificationObjective, ContrastiveObjective, Objective, build_objective,
 )
@@ -19,18 +21,16 @@ from tests.training.conftest import tiny_cfg
 
 
 def test_registry_and_units(cuts_path: Path) -> None:
-    from lhotse import CutSet
-
-    cuts = list(CutSet.from_file(cuts_path))
+    audio = TrainingAudio.from_file(cuts_path, 16000, need_speakers=True)
     cfg = tiny_cfg(num_segments=3)
-    con = build_objective("contrastive", cfg, cuts, None, 16)
-    cls = build_objective("classification", cfg, cuts, None, 16)
+    con = build_objective("contrastive", cfg, None, None, 16)
+    cls = build_objective("classification", cfg, audio.speakers, None, 16)
     assert isinstance(con, ContrastiveObjective) and isinstance(cls, ClassificationObjective)
     assert (con.segments_per_item, cls.segments_per_item) == (3, 1)
     assert (con.num_classes, cls.num_classes) == (None, 3)
     assert con.accuracy_tag == "train/positive_accuracy" and cls.accuracy_tag == "train/accuracy"
     with pytest.raises(ValueError, match="unknown training objective 'dino'"):
-        build_objective("dino", cfg, cuts, None, 16)
+        build_objective("dino", cfg, None, None, 16)
 
 
 def test_checkpoint_of_another_objective_is_refused(cuts_path: Path, tmp_path: Path) -> None:
@@ -52,20 +52,18 @@ class _CentroidObjective(Objective):
     """A toy objective for the test: pull each embedding towards a learned centre of its speaker."""
 
     name = "centroid"
+    needs_labels = True
 
-    def __init__(self, cfg, cuts, augmentor, embed_dim: int) -> None:
-        self.dataset = ClassificationDataset(cuts, cfg, augmentor)
-        self.loss = nn.Embedding(self.dataset.num_classes, embed_dim)
+    def __init__(self, cfg, speakers, augmentor, embed_dim: int) -> None:
+        self.label_map = build_label_map(speakers)
+        self.make_item = SegmentMaker(cfg, augmentor, per_item=1)
+        self.loss = nn.Embedding(len(self.label_map), embed_dim)
 
-    def collate(self, items):
-        return collate_classification(items)
-
-    def batch_to(self, batch, device):
-        return tuple(t.to(device) for t in batch)
+    def labels(self, speakers):
+        return np.array([self.label_map[s] for s in speakers])
 
     def compute(self, model, loss, batch):
-        feats, labels = batch
-        value = (model(feats) - loss(labels)).pow(2).sum(-1).mean()
+        value = (model(batch.feats) - loss(batch.labels)).pow(2).sum(-1).mean()
         return value, torch.tensor(float("nan"))
 
 

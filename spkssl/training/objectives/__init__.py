@@ -11,7 +11,7 @@ picks one directly.
 Example:
     >>> sorted(OBJECTIVES)
     ['classification', 'contrastive']
-    >>> build_objective("triplet", {}, [], None, 8)
+    >>> build_objective("triplet", {}, None, None, 8)
     Traceback (most recent call last):
     ...
     ValueError: unknown training objective 'triplet'; known: ['classification', 'contrastive']
@@ -31,12 +31,21 @@ OBJECTIVES: dict[str, type[Objective]] = {
 }
 
 
-def build_objective(name: str, cfg: Mapping[str, Any], cuts: Sequence[Any], augmentor: Augmentor | None,
-                    embed_dim: int) -> Objective:
-    """The objective ``name`` over ``cuts``, for a network with ``embed_dim``-dimensional embeddings."""
+def objective_class(name: str) -> type[Objective]:
+    """The registered objective ``name``; an unknown name is an error listing the known ones."""
     if name not in OBJECTIVES:
         raise ValueError(f"unknown training objective '{name}'; known: {sorted(OBJECTIVES)}")
-    return OBJECTIVES[name](cfg, cuts, augmentor, embed_dim)
+    return OBJECTIVES[name]
 
 
-__all__ = ["OBJECTIVES", "ClassificationObjective", "ContrastiveObjective", "Objective", "build_objective"]
+def build_objective(name: str, cfg: Mapping[str, Any], speakers: Sequence[str] | None,
+                    augmentor: Augmentor | None, embed_dim: int) -> Objective:
+    """The objective ``name`` for a network with ``embed_dim``-dimensional embeddings.
+
+    ``speakers``: the speaker of every training cut, for objectives that need labels.
+    """
+    return objective_class(name)(cfg, speakers, augmentor, embed_dim)
+
+
+__all__ = ["OBJECTIVES", "ClassificationObjective", "ContrastiveObjective", "Objective", "build_objective",
+           "objective_class"]

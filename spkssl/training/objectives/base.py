@@ -1,10 +1,14 @@
 """What every training objective brings to the one trainer.
 
 An :class:`Objective` owns the dataset view it trains on (how a cut becomes an
-item), the loss module (with any trainable part of its own, e.g. AAM class
-weights), how a batch goes through the network, and its throughput unit.  The
-trainer (:mod:`spkssl.training.trainer`) knows none of this: a new objective is
-one new subclass, registered in :mod:`spkssl.training.objectives`.
+item: how many crops, which labels), the loss module (with any trainable part of
+its own, e.g. AAM class weights), how a batch goes through the network, and its
+throughput unit.  The trainer (:mod:`spkssl.training.trainer`) knows none of this:
+a new objective is one new subclass, registered in :mod:`spkssl.training.objectives`.
+
+A batch travels as a :class:`~spkssl.training.data.RawBatch` (crops and augmentation
+choices) until :meth:`Objective.featurize` turns it into the network input with the
+batched front-end, in the DataLoader workers or on the training device.
 
 Example:
     >>> from spkssl.training.objectives import OBJECTIVES
@@ -15,49 +19,67 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar, Mapping, Sequence
 
+import numpy as np
 import torch
 import torch.nn as nn
-from torch.utils.data import Dataset
+
+from spkssl.features.batch_frontend import BatchFrontend
+from spkssl.training.data import FeatBatch, RawBatch, SegmentMaker, collate_segments
 
 
 class Objective(ABC):
     """One training objective: dataset view, loss, batch handling and throughput unit.
 
-    Subclasses set :attr:`dataset` and :attr:`loss` in ``__init__`` (in that order: the
-    loss may draw random initial weights after the network's) and implement
-    :meth:`collate`, :meth:`batch_to` and :meth:`compute`.
+    Subclasses are built as ``Objective(cfg, speakers, augmentor, embed_dim)`` (``speakers``:
+    one per training cut when :attr:`needs_labels`, else None), set :attr:`make_item` and
+    :attr:`loss` in ``__init__`` (the loss may draw random initial weights after the
+    network's), and implement :meth:`compute`; :meth:`collate` and :meth:`featurize`
+    suit any :class:`~spkssl.training.data.SegmentMaker` item.
     """
 
     #: the name ``spkssl train --objective`` and checkpoints use
     name: ClassVar[str]
     #: TensorBoard tag of the accuracy :meth:`compute` returns
     accuracy_tag: ClassVar[str] = "train/accuracy"
+    #: whether its dataset reads the cuts' speakers (true or pseudo labels)
+    needs_labels: ClassVar[bool] = False
 
-    dataset: Dataset
+    make_item: SegmentMaker
     loss: nn.Module
 
     @property
     def segments_per_item(self) -> int:
         """Network inputs (crops) per dataset item: the unit of ``train/segments_per_second``."""
-        return 1
+        return self.make_item.per_item
+
+    def labels(self, speakers: Sequence[str] | None) -> np.ndarray | None:
+        """The integer label of every training cut (None for an objective without labels)."""
+        return None
 
     @property
     def num_classes(self) -> int | None:
         """Classes of a classifier loss, or None."""
         return None
 
-    @abstractmethod
-    def collate(self, items: list[Any]) -> Any:
-        """Dataset items → one batch (CPU tensors)."""
+    def collate(self, items: list[Any]) -> RawBatch:
+        """Dataset items → one :class:`RawBatch` (CPU tensors; runs in the DataLoader workers)."""
+        return collate_segments(items)
 
-    @abstractmethod
-    def batch_to(self, batch: Any, device: torch.device) -> Any:
+    def featurize(self, raw: RawBatch, frontend: BatchFrontend) -> FeatBatch:
+        """Augment, fbank and CMN every crop → ``[B, K, T, F]`` (``[B, T, F]`` for one crop per item)."""
+        feats = frontend(raw.wave, raw.draws)
+        if raw.per_item > 1:
+            feats = feats.view(-1, raw.per_item, *feats.shape[1:])
+        return FeatBatch(feats, raw.labels)
+
+    def batch_to(self, batch: RawBatch | FeatBatch, device: torch.device) -> RawBatch | FeatBatch:
         """Move a batch to ``device``."""
+        return batch.to(device, non_blocking=True)
 
     @abstractmethod
-    def compute(self, model: nn.Module, loss: nn.Module, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    def compute(self, model: nn.Module, loss: nn.Module, batch: FeatBatch) -> tuple[torch.Tensor, torch.Tensor]:
         """``(loss, accuracy)`` of one batch; runs inside the (DDP-wrapped) train module."""
 
     def set_progress(self, epoch: float) -> None:
