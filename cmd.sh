@@ -19,6 +19,7 @@
 #            SPKSSL_SLURM_PARTITION      CPU partition (default: cluster default)
 #            SPKSSL_SLURM_GPU_PARTITION  GPU partition (default: SPKSSL_SLURM_PARTITION)
 #            SPKSSL_SBATCH_OPTS          e.g. "--time=24:00:00 --account=myproj"
+#            SPKSSL_SLURM_GPUS           GPUs per training job (default 1; 0 on a CPU-only cluster)
 #   e.g.  SPKSSL_LAUNCHER=slurm SPKSSL_SLURM_GPU_PARTITION=gpu ./run.sh --stage 4
 # Or edit the lines below directly, e.g.
 #   export cuda_cmd="run_slurm.sh --partition gpu --gpu 1 --mem 32G"
@@ -33,7 +34,7 @@ case "${SPKSSL_LAUNCHER:-local}" in
     # Partitions go through the environment (read by run_slurm.sh), so the
     # command strings stay free of quoting problems.
     export train_cmd="run_slurm.sh --mem 4G"
-    export cuda_cmd="run_slurm.sh --gpu 1 --num-threads 4 --mem 32G"
+    export cuda_cmd="run_slurm.sh --gpu ${SPKSSL_SLURM_GPUS:-1} --num-threads 4 --mem 32G"
     export extract_cmd="run_slurm.sh --mem 8G"
     if [ -n "${SPKSSL_SLURM_GPU_PARTITION:-}" ]; then
       cuda_cmd="$cuda_cmd --partition ${SPKSSL_SLURM_GPU_PARTITION}"

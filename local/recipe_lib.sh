@@ -14,7 +14,15 @@
 # stage_enabled N            true when $stage <= N <= $stop_stage
 # stage_done DIR NAME        true when DIR/.NAME.done exists, unless force=true
 # mark_stage_done DIR NAME   create DIR/.NAME.done (atomically; holds the finish time)
+# lock_experiment DIR        mkdir -p DIR and hold DIR/.lock until this script exits; a second
+#                            recipe on DIR stops at once, naming the holder (pid, host, start);
+#                            the lock of a killed recipe is freed by the kernel and taken over
 # Works under `set -euo pipefail`.
+#
+# Sourcing it exports SPKSSL_DIE_WITH_PARENT=$$ (this recipe's pid): every spkssl command and
+# job launcher the recipe starts dies with its parent, so `kill -9` of run.sh leaves nothing
+# running (spkssl/launch/lifetime.py).
+export SPKSSL_DIE_WITH_PARENT=$$
 
 # _recipe_lib_say DEPTH MESSAGE...: the log line for the caller DEPTH frames up.
 _recipe_lib_say() {
@@ -73,4 +81,14 @@ mark_stage_done() {
   mkdir -p "$1"
   date '+%Y-%m-%d %H:%M:%S' > "$marker.tmp.$$"
   mv -f "$marker.tmp.$$" "$marker"
+}
+
+lock_experiment() {
+  [ $# -eq 1 ] && [ -n "$1" ] || die "usage: lock_experiment DIR"
+  mkdir -p "$1"
+  _recipe_lib_lock=${1%/}/.lock
+  exec {_recipe_lib_lock_fd}<>"$_recipe_lib_lock"
+  # flock on the descriptor this shell keeps: held until the recipe exits, however it exits
+  "${SPKSSL_PYTHON:-python3}" -m spkssl.utils.lock "$_recipe_lib_lock_fd" "$_recipe_lib_lock" "$$" || exit 1
+  trap ': > "$_recipe_lib_lock"' EXIT  # a clean exit leaves no holder's name behind
 }

@@ -7,7 +7,9 @@ a recipe YAML and for an experiment's resolved ``config.yaml`` alike (resolving 
 idempotent).  An unknown key anywhere is an error that names it (and the closest
 known key), so a typo never silently falls back to a default.  Keys under a
 mapping named ``kwargs``, ``extra``, ``trials`` or ``val_trials`` are free-form
-(constructor options, or trial-list names).
+(constructor options, or trial-list names).  Values are checked against the schema
+beside the defaults (``spkssl/configs/schema/``, :mod:`spkssl.config_schema`): a
+wrong type, a value out of range or outside an enumeration is an error naming the key.
 
 Example:
     >>> cfg = load_config(None, ["train.epochs=3"])
@@ -27,6 +29,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+from spkssl.config_schema import load_schema, schema_problems
 from spkssl.utils.io import write_text_atomic
 
 CONFIG_DIR = Path(__file__).with_name("configs")
@@ -74,7 +77,26 @@ def with_defaults(section: str, partial: Mapping[str, Any] | None) -> dict[str, 
     """
     cfg = {section: section_defaults(section)}
     _merge(cfg, {section: dict(partial or {})}, "", False)
+    check_config(cfg)
     return cfg[section]
+
+
+def check_config(cfg: dict[str, Any]) -> None:
+    """Check every value of a (resolved) config against ``spkssl/configs/schema/``, in place.
+
+    Floats that YAML read as strings (``1e-4``) become floats; nothing else changes.
+
+    >>> check_config({"train": {"lr": -1}})
+    Traceback (most recent call last):
+    ...
+    spkssl.config.ConfigError: config key 'train.lr' must be a number > 0, got -1
+
+    Raises:
+        ConfigError: naming every key whose value does not fit, and what it must be.
+    """
+    problems = schema_problems(cfg, load_schema(CONFIG_DIR))
+    if problems:
+        raise ConfigError("; ".join(problems))
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
@@ -154,9 +176,12 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -
     here, so ``--set a.b=v`` means the same everywhere.
 
     Raises:
-        ConfigError: the file is missing or malformed, or a key is unknown (named).
+        ConfigError: the file is missing or malformed, a key is unknown, or a value does
+            not fit the schema (each named).
     """
-    return resolve_config(path, overrides)
+    cfg = resolve_config(path, overrides)
+    check_config(cfg)
+    return cfg
 
 
 def save_config(cfg: Mapping[str, Any], path: str | Path) -> None:

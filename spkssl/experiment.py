@@ -102,13 +102,6 @@ class System:
         return self.dir / "scores"
 
 
-def _int(cfg: dict[str, Any], section: str, key: str, minimum: int) -> int:
-    value = cfg[section][key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ExperimentError(f"config key '{section}.{key}' must be a whole number >= {minimum}, got {value!r}")
-    return value
-
-
 class Experiment:
     """``exp/<tag>``: its resolved config and the paths and plans of its rounds.
 
@@ -164,11 +157,32 @@ class Experiment:
             val_trials=self._lists("val_trials"),
         )
 
+    def check_stored_features(self) -> None:
+        """Refuse stored features (``inputs.embed_cuts``, ``inputs.eval_cuts``) made with other ``features`` options.
+
+        ``data/`` is shared by every tag that names it; the ``features`` section belongs to
+        each tag.  ``spkssl train`` and ``spkssl extract`` call this first, so a tag with,
+        e.g., ``features.num_mel_bins=40`` on 80-bin features stops before round 0 trains.
+
+        Raises:
+            ExperimentError: naming the manifest, the differing keys and what to do.
+        """
+        from spkssl.features.fbank import complete_fbank_cfg, fbank_cfg
+        from spkssl.features.provenance import FeatureMismatch, check_manifest
+
+        wanted = complete_fbank_cfg(fbank_cfg(self.cfg["features"]))
+        inputs = self.inputs
+        for manifest in dict.fromkeys((inputs.embed_cuts, inputs.eval_cuts)):
+            try:
+                check_manifest(manifest, wanted, str(self.config_path))
+            except FeatureMismatch as exc:
+                raise ExperimentError(str(exc)) from None
+
     # ------------------------------------------------------------------ rounds
     @property
     def num_rounds(self) -> int:
         """Pseudo-label rounds after round 0 (``rounds.num_rounds``)."""
-        return _int(self.cfg, "rounds", "num_rounds", 0)
+        return self.cfg["rounds"]["num_rounds"]
 
     def round_dir(self, r: int) -> Path:
         return self.root / f"round{int(r)}"
@@ -182,15 +196,12 @@ class Experiment:
     def train_plan(self, r: int) -> TrainPlan:
         """What round ``r`` trains: objective, cut set, epochs, warm start (see the module doc)."""
         r = self._check_round(r)
-        epochs = _int(self.cfg, "train", "epochs", 1)
+        epochs = self.cfg["train"]["epochs"]  # types and ranges: spkssl/configs/schema/
         if r == 0:
             name = self.cfg["rounds"]["round0_objective"]
-            if name not in ROUND0_OBJECTIVES:
-                raise ExperimentError(f"config key 'rounds.round0_objective' must be one of "
-                                      f"{sorted(ROUND0_OBJECTIVES)}, got {name!r}")
             supervised = name == "supervised"
             if not supervised:  # the supervised reference is a round on true labels: the rounds' budget
-                epochs = _int(self.cfg, "train", "round0_epochs", 0) or epochs
+                epochs = self.cfg["train"]["round0_epochs"] or epochs
             return TrainPlan(0, ROUND0_OBJECTIVES[name], self.inputs.train_cuts, self.round_dir(0), epochs,
                              None, self.inputs.aug_dir, "true" if supervised else "none", self.inputs.train_shar)
         init = self.round_dir(r - 1) / "final.pt" if self.cfg["rounds"]["init_from_previous"] else None

@@ -8,7 +8,10 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_CORPUS = REPO.parent / "shared" / "data" / "speechocean762"
+# The corpus lies beside the project's checkout (../shared/data); a git worktree elsewhere
+# (e.g. under /tmp) finds it at the project's usual place instead.
+CORPUS_PLACES = (REPO.parent / "shared" / "data" / "speechocean762", Path("/work/shared/data/speechocean762"))
+SHARED_CORPUS = next((p for p in CORPUS_PLACES if (p / "train" / "wav.scp").is_file()), CORPUS_PLACES[0])
 
 torch.set_num_threads(1)
 
@@ -17,7 +20,7 @@ torch.set_num_threads(1)
 def speechocean_dir() -> Path:
     """The read-only speechocean762 corpus (Kaldi data dirs); skipped where absent."""
     if not (SHARED_CORPUS / "train" / "wav.scp").is_file():
-        pytest.skip(f"speechocean762 not found at {SHARED_CORPUS}")
+        pytest.skip(f"speechocean762 not found at {' or '.join(map(str, CORPUS_PLACES))}")
     return SHARED_CORPUS
 
 

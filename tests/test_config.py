@@ -64,6 +64,7 @@ def test_cli_resolve_refuses_changed_config(tmp_path) -> None:
     assert again.exit_code == 0 and "unchanged" in again.output
     changed = runner.invoke(cli, ["config", "resolve", str(conf), str(out), "--set", "rounds.num_rounds=4"])
     assert changed.exit_code != 0 and "rounds.num_rounds" in changed.output
+    assert "--overwrite" not in changed.output and "run.sh --tag" in changed.output  # what run.sh accepts
 
 
 def test_cli_get(tmp_path) -> None:

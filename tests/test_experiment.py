@@ -4,8 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
-from spkssl.config import load_config, save_config
+from spkssl.config import ConfigError, load_config, save_config
 from spkssl.experiment import Experiment, ExperimentError
 
 
@@ -57,15 +58,27 @@ def test_systems(tmp_path: Path) -> None:
     assert r2.eval_embeddings == tmp_path / "round2" / "embeddings" / "eval"
 
 
+@pytest.mark.parametrize("override, message", [
+    ("train.round0_epochs=2.5", "'train.round0_epochs' must be an integer >= 0, got 2.5"),
+    ("train.epochs=abc", "'train.epochs' must be an integer >= 1, got 'abc'"),
+    ("rounds.round0_objective=dino", "'rounds.round0_objective' must be one of contrastive, supervised"),
+    ("inputs.eval_cuts=null", "'inputs.eval_cuts' must be a string, got None"),
+])
+def test_a_hand_edited_config_yaml_is_checked_when_the_experiment_opens(tmp_path: Path, override, message) -> None:
+    cfg = load_config(None)
+    section, key, value = override.split(".", 1)[0], override.split(".", 1)[1].split("=")[0], override.split("=")[1]
+    cfg[section][key] = yaml.safe_load(value)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    with pytest.raises(ConfigError, match=message):
+        Experiment(tmp_path)
+
+
 @pytest.mark.parametrize("overrides, call, message", [
-    (["train.round0_epochs=2.5"], lambda e: e.train_plan(0), "'train.round0_epochs' must be a whole number"),
-    (["train.epochs=abc"], lambda e: e.train_plan(1), "'train.epochs' must be a whole number >= 1, got 'abc'"),
-    (["rounds.round0_objective=dino"], lambda e: e.train_plan(0), "'rounds.round0_objective' must be one of"),
     ([], lambda e: e.train_plan(4), r"round 4 is outside 0\.\.3"),
     ([], lambda e: e.system("round9"), r"round 9 is outside"),
     ([], lambda e: e.system("last"), "unknown system 'last'"),
     ([], lambda e: e.cluster_paths(0), "round 0 has no pseudo labels"),
-    (["inputs.eval_cuts=null"], lambda e: e.inputs, "'inputs.eval_cuts' is not set"),
+    (["inputs.eval_cuts="], lambda e: e.inputs, "'inputs.eval_cuts' is not set"),
 ])
 def test_errors_name_the_key(tmp_path: Path, overrides, call, message) -> None:
     with pytest.raises(ExperimentError, match=message):
@@ -75,3 +88,28 @@ def test_errors_name_the_key(tmp_path: Path, overrides, call, message) -> None:
 def test_missing_config_says_how_to_make_it(tmp_path: Path) -> None:
     with pytest.raises(ExperimentError, match="no config.yaml; write it with `spkssl config resolve"):
         Experiment(tmp_path / "nope")
+
+
+def test_a_tag_whose_features_differ_from_the_stored_ones_stops_before_training(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from spkssl.cli import cli
+    from spkssl.features.fbank import complete_fbank_cfg
+    from spkssl.features.provenance import write_options
+
+    data = tmp_path / "data"
+    for name in ("train_cuts.jsonl.gz", "train_cuts_fbank.jsonl.gz", "test_cuts_fbank.jsonl.gz"):
+        (data / "manifests").mkdir(parents=True, exist_ok=True)
+        (data / "manifests" / name).write_bytes(b"")
+    for name in ("train_cuts_fbank.jsonl.gz", "test_cuts_fbank.jsonl.gz"):  # stage 3 of the 80-bin tag
+        write_options(data / "manifests" / name, complete_fbank_cfg({}), "knf-fbank", "x")
+    root = tmp_path / "exp" / "mel40"
+    save_config(load_config(None, [f"inputs.data_dir={data}", "features.num_mel_bins=40"]), root / "config.yaml")
+    with pytest.raises(ExperimentError, match=r"train_cuts_fbank.jsonl.gz holds features made with "
+                                              r"features.num_mel_bins=80 \(the config: 40\)"):
+        Experiment(root).check_stored_features()
+    res = CliRunner().invoke(cli, ["train", "--exp", str(root), "--round", "0"])
+    assert res.exit_code != 0 and "features.num_mel_bins=80 (the config: 40)" in res.output
+    assert not (root / "round0").exists()  # refused before any training
+    save_config(load_config(None, [f"inputs.data_dir={data}"]), tmp_path / "exp" / "mel80" / "config.yaml")
+    Experiment(tmp_path / "exp" / "mel80").check_stored_features()  # the tag that made them passes

@@ -38,7 +38,7 @@ if [ "$supervised" = true ]; then
 fi
 set_args=()
 for o in $overrides; do set_args+=(--set "$o"); done
-mkdir -p "$exp"
+lock_experiment "$exp"  # one run per experiment folder: a second one stops, naming this one
 spkssl config resolve \
   "$conf" \
   "$exp/config.yaml" \

@@ -59,7 +59,7 @@ set_args=()
 for o in $overrides; do set_args+=(--set "$o"); done
 for name in $trial_lists; do set_args+=(--set "inputs.trials.$name=trials/$name.trials"); done
 [ "$shar" = true ] && set_args+=(--set "inputs.train_shar=shar/train")
-mkdir -p "$exp"
+lock_experiment "$exp"  # one run per experiment folder: a second one stops, naming this one
 spkssl config resolve \
   "$conf" \
   "$exp/config.yaml" \

@@ -8,9 +8,11 @@ Example::
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import click
 
+from spkssl.launch.lifetime import die_with_parent
 from spkssl.utils.logging import setup_logging
 
 # Each module defines ``commands``: a list of click commands/groups added to ``cli``.
@@ -62,6 +64,11 @@ class _LazyGroup(click.Group):
         for name in _MODULES:
             self._load(name)
         return super().list_commands(ctx)
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command line; first, under a recipe, arrange to die with it (before any slow import)."""
+        die_with_parent()
+        return super().main(*args, **kwargs)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         module = _COMMAND_MODULES.get(cmd_name)

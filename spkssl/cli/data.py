@@ -36,11 +36,19 @@ def prepare() -> None:
 @config_options
 def kaldi_dir(data_dir: str, out_dir: str, prefix: str, audio_root: str | None,
               config: str | None, overrides: tuple[str, ...]) -> None:
-    """Import a Kaldi data dir → OUT_DIR/PREFIX_{recordings,supervisions,cuts}.jsonl.gz."""
-    from spkssl.data.kaldi_dir import KaldiDirError, import_kaldi_dir, write_manifests
+    """Import a Kaldi data dir → OUT_DIR/PREFIX_{recordings,supervisions,cuts}.jsonl.gz.
+
+    The PREFIX manifests already in OUT_DIR are removed first, so a failed or killed
+    import never leaves older ones that later stages would take for its output.
+    """
+    from spkssl.data.kaldi_dir import KaldiDirError, import_kaldi_dir, manifest_paths, write_manifests
     from spkssl.data.validate import ManifestError, format_summary, summarize_cuts, validate_cuts
 
     dcfg = _data_cfg(config, overrides)
+    for old in manifest_paths(out_dir, prefix).values():
+        if old.exists():
+            click.echo(f"replacing {old}", err=True)
+            old.unlink()
     try:
         recs, sups, cuts = import_kaldi_dir(data_dir, audio_root, int(dcfg["num_workers"]))
         cuts = validate_cuts(cuts, {**dcfg, "check_audio": "none"})  # headers were just read

@@ -108,6 +108,7 @@ def _from_experiment(exp: str, r: int, overrides: Sequence[str]) -> tuple[dict, 
 
     experiment = open_experiment(exp, overrides)
     try:
+        experiment.check_stored_features()  # before any training: extraction will read them
         plan = experiment.train_plan(r)
     except ExperimentError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -133,6 +134,7 @@ def _run(cfg: dict, opts: dict, device: str, force: bool, max_steps: int | None)
     from spkssl.training.ddp import cleanup_distributed, init_distributed
     from spkssl.training.trainer import TrainingDiverged, TrainOptions, train
     from spkssl.utils.device import resolve_device
+    from spkssl.utils.lock import LockHeld
 
     dist = init_distributed(resolve_device(device))
     if not dist.is_main:  # one log for the job: the other ranks report warnings and errors only
@@ -145,7 +147,7 @@ def _run(cfg: dict, opts: dict, device: str, force: bool, max_steps: int | None)
     except TrainingDiverged as exc:
         log.error("training diverged: %s", exc)
         sys.exit(3)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, LockHeld) as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         cleanup_distributed()

@@ -10,6 +10,10 @@ The plan follows the ``cluster`` config section (``spkssl/configs/cluster.yaml``
   estimated from those centroids (``estimate_method``: eigengap or AHC
   threshold), and the centroids are merged to K by AHC.
 
+``num_clusters`` above the number of utterances is an error.  When k-means finds
+fewer non-empty clusters than asked (identical or collapsed embeddings) a warning
+says how many it kept, and ``info["collapsed"]`` records it.
+
 Labels are then re-centred (normalised mean of each merged cluster), every
 utterance gets its cosine similarity to its centroid, and purification keeps
 the nearest ``purify_fraction`` of each cluster, dropping clusters smaller than
@@ -42,6 +46,10 @@ from spkssl.config import load_defaults
 from spkssl.utils.logging import get_logger
 
 log = get_logger(__name__)
+
+
+class ClusterError(ValueError):
+    """The clustering cannot give usable pseudo labels (the message says why and what to change)."""
 
 
 @dataclass
@@ -104,7 +112,10 @@ def cluster_embeddings(emb: np.ndarray | torch.Tensor, cfg: Mapping[str, Any]) -
     info: dict[str, Any] = {"device": str(dev), "num_utterances": n, "distance": "cosine (spherical k-means)"}
 
     if c["num_clusters"] is not None:
-        k_target: int | None = min(int(c["num_clusters"]), n)
+        if int(c["num_clusters"]) > n:
+            raise ClusterError(f"cluster.num_clusters={c['num_clusters']} is more than the {n} utterances to "
+                               "cluster: lower cluster.num_clusters (or set it to null to estimate it)")
+        k_target: int | None = int(c["num_clusters"])
         m = min(n, max(k_target, round(float(c["overcluster_factor"]) * k_target)))
         info["method"] = "kmeans" if m == k_target else "kmeans+ahc"
     else:
@@ -116,6 +127,12 @@ def cluster_embeddings(emb: np.ndarray | torch.Tensor, cfg: Mapping[str, Any]) -
         x, m, max_iter=int(c["max_iter"]), tol=float(c["tol"]), seed=int(c["seed"]),
         chunk_size=chunk, device=str(dev), normalized=True,
     )
+    found = int(np.unique(km.labels).size)
+    if found < m:
+        distinct = int(torch.unique(x, dim=0).shape[0])
+        log.warning("k-means found %d non-empty cluster(s) of the %d asked: the %d embeddings point in only %d "
+                    "distinct direction(s); keeping %d", found, m, n, distinct, found)
+        info["collapsed"] = {"asked": m, "found": found, "distinct_embeddings": distinct}
     info.update(kmeans_clusters=m, kmeans_iterations=km.n_iter, kmeans_converged=km.converged,
                 kmeans_inertia=km.inertia, kmeans_seconds=round(time.time() - t0, 3))
 
@@ -160,9 +177,10 @@ def cluster_embeddings(emb: np.ndarray | torch.Tensor, cfg: Mapping[str, Any]) -
     keep = purify(labels, cos_np, fraction=float(c["purify_fraction"]),
                   min_size=int(c["min_cluster_size"]))
     final = _compact(np.where(keep, labels, -1))
+    kept_k = int(final.max()) + 1 if keep.any() else 0
     info.update(
         num_clusters_before_purification=k,
-        num_clusters=int(final.max()) + 1 if keep.any() else 0,
+        num_clusters=kept_k,
         inertia=float((1.0 - cos_np.astype(np.float64)).sum()),
         inertia_definition="sum over utterances of 1 - cos(embedding, centroid), before purification",
         kept_fraction=float(keep.mean()) if n else 0.0,

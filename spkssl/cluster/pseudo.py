@@ -32,7 +32,7 @@ from lhotse import CutSet, SupervisionSegment
 from lhotse.utils import fastcopy
 
 from spkssl.cluster.metrics import cluster_quality
-from spkssl.cluster.pipeline import cluster_embeddings, resolve_cluster_cfg
+from spkssl.cluster.pipeline import ClusterError, ClusterOutcome, cluster_embeddings, resolve_cluster_cfg
 from spkssl.embed.io import read_embeddings
 from spkssl.utils.io import atomic_path, write_json_atomic, write_text_atomic
 from spkssl.utils.logging import get_logger
@@ -125,6 +125,28 @@ def write_kaldi_maps(out_dir: Path, utt2spk: Mapping[str, str]) -> None:
     write_text_atomic(out_dir / "spk2utt", "".join(f"{s} {' '.join(us)}\n" for s, us in sorted(spk2utt.items())))
 
 
+def check_usable(res: ClusterOutcome, cfg: Mapping[str, Any], embeddings: str | Path) -> None:
+    """Refuse pseudo labels no classifier can train on: fewer than two pseudo speakers.
+
+    Raises:
+        ClusterError: saying what happened (collapsed embeddings, one cluster, or purification
+            dropping every cluster) and which config key to change.
+    """
+    if res.num_clusters >= 2:
+        return
+    k = int(res.info["num_clusters_before_purification"])
+    if "collapsed" in res.info:
+        why = (f"the embeddings point in only {res.info['collapsed']['distinct_embeddings']} distinct direction(s): "
+               "the network that made them collapsed")
+    elif k < 2:
+        why = "the clustering made one cluster: raise cluster.num_clusters"
+    else:
+        why = (f"purification (cluster.purify_fraction={cfg['purify_fraction']}) and cluster.min_cluster_size="
+               f"{cfg['min_cluster_size']} dropped the rest: lower cluster.min_cluster_size or cluster.num_clusters")
+    raise ClusterError(f"{embeddings}: clustering {len(res.labels)} utterances left {res.num_clusters} pseudo "
+                       f"speaker(s) of {k} cluster(s); a classification round needs at least 2: {why}")
+
+
 def make_pseudo_labels(
     embeddings: str | Path, cuts_path: str | Path, out_dir: str | Path,
     cfg: Mapping[str, Any], *, force: bool = False,
@@ -142,7 +164,11 @@ def make_pseudo_labels(
     emb_ids, emb = read_embeddings(embeddings)
     x = align_embeddings(cut_ids, emb_ids, emb, cuts_path=str(cuts_path), emb_path=str(embeddings))
     log.info("clustering %d embeddings (dim %d) of %s", len(cut_ids), x.shape[1], cuts_path)
-    res = cluster_embeddings(x, cfg)
+    try:
+        res = cluster_embeddings(x, cfg)
+    except ClusterError as exc:
+        raise ClusterError(f"{embeddings}: {exc}") from None
+    check_usable(res, cfg, embeddings)
 
     width = max(5, len(str(max(res.num_clusters - 1, 0))))
     kept = {u: pseudo_id(lab, width) for u, lab in zip(cut_ids, res.labels.tolist()) if lab >= 0}

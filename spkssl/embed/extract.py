@@ -74,6 +74,11 @@ def cut_features(cut: Any, frontend: FeatureFrontend) -> np.ndarray:
         raise ExtractionError(f"cut '{cut.id}': cannot get features: {exc}") from exc
     if feats.ndim != 2 or feats.shape[0] == 0:
         raise ExtractionError(f"cut '{cut.id}' has no feature frames (shape {feats.shape})")
+    if feats.shape[1] != frontend.num_mel_bins:
+        raise ExtractionError(
+            f"cut '{cut.id}': stored features in {cut.features.storage_path} have {feats.shape[1]} dimensions, "
+            f"the network expects {frontend.num_mel_bins} (features.num_mel_bins): compute the features with the "
+            "network's features section (a separate --data-dir for this tag)")
     return frontend.normalise(feats)
 
 

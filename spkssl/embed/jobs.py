@@ -152,7 +152,9 @@ def embed_system(exp: Experiment, system: System, *, nj: int = 1, cmd: str | Non
 
     Raises:
         ExtractionError: a trained system has no ``final.pt`` yet.
+        spkssl.experiment.ExperimentError: the stored features were made with other options.
     """
+    exp.check_stored_features()
     if system.model is not None and not system.model.is_file():
         raise ExtractionError(f"{system.name} has no model {system.model}: train it first "
                               f"(spkssl train --exp {exp.root} --round {system.name[len('round'):]})")

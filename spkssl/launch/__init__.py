@@ -211,7 +211,8 @@ def run_with_launcher(cmd: str, log_template: str | Path, argv: Sequence[str], n
     Raises:
         LaunchError: the launcher failed; the message names the logs.
     """
-    line = f"{cmd} JOB=1:{int(num_jobs)} {shlex.quote(str(log_template))} " + " ".join(shlex.quote(a) for a in argv)
+    # exec: the launcher replaces the shell, so it is this process's child and dies with it (lifetime.py)
+    line = f"exec {cmd} JOB=1:{int(num_jobs)} {shlex.quote(str(log_template))} " + " ".join(shlex.quote(a) for a in argv)
     code = subprocess.run(line, shell=True).returncode
     if code != 0:
         raise LaunchError(f"{argv[0] if argv else 'job'} failed under '{cmd}' (exit {code}); see {log_template}")

@@ -2,7 +2,11 @@
 
 Every job runs ``bash -o pipefail -c <command>`` with its index substituted, output
 going to its own log. All jobs run to the end even when some fail; then the failed
-ones are listed with their logs and the exit status is 1. ``--num-threads N`` sets
+ones are listed with their logs and the exit status is 1.  Each job runs in a process
+group of its own; the launcher's :class:`~spkssl.launch.lifetime.Reaper` stops those
+groups if the launcher is killed, and SIGTERM/SIGINT stop them too.  A job's log is
+appended to, with a header per attempt, so a rerun keeps what the killed attempt
+wrote.  ``--num-threads N`` sets
 ``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` for the jobs; ``--gpu`` and ``--mem`` are
 accepted for compatibility with the Slurm launcher but reserve nothing here.
 
@@ -32,6 +36,7 @@ from spkssl.launch import (
     parse_launch_args,
     report_failures,
 )
+from spkssl.launch.lifetime import Reaper, die_with_parent
 
 PROG = "run_local.sh"
 _POLL_S = 0.05
@@ -66,8 +71,8 @@ def _start(spec: JobSpec, opts: LaunchOptions, index: int) -> _Running:
     log_path = Path(spec.log_path(index))
     command = spec.command(index)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    log = open(log_path, "w", encoding="utf-8")
-    log.write(log_header(command, f"{hostname()} (local job {index})"))
+    log = open(log_path, "a", encoding="utf-8")
+    log.write(("\n" if log.tell() else "") + log_header(command, f"{hostname()} (local job {index})"))
     log.flush()
     proc = subprocess.Popen(
         ["bash", "-o", "pipefail", "-c", command],
@@ -104,11 +109,12 @@ def _kill_all(running: list[_Running], opts: LaunchOptions) -> None:
         _finish(job, code, opts)
 
 
-def run_jobs(spec: JobSpec, opts: LaunchOptions) -> list[tuple[int, str, str]]:
+def run_jobs(spec: JobSpec, opts: LaunchOptions, reaper: Reaper | None = None) -> list[tuple[int, str, str]]:
     """Run every job of ``spec``; return ``(index, reason, log path)`` of each failure.
 
     At most ``opts.max_jobs_run`` jobs run at once (default: the number of jobs,
-    capped at the CPU count). On SIGTERM/SIGINT the running jobs are killed.
+    capped at the CPU count). On SIGTERM/SIGINT the running jobs are killed; ``reaper``
+    (if given) is told about every job's process group.
 
     >>> from spkssl.launch import parse_launch_args
     >>> import tempfile, os
@@ -128,6 +134,8 @@ def run_jobs(spec: JobSpec, opts: LaunchOptions) -> list[tuple[int, str, str]]:
                 index = pending.pop(0)
                 try:
                     running.append(_start(spec, opts, index))
+                    if reaper is not None:
+                        reaper.watch_group(running[-1].proc.pid)
                 except OSError as exc:
                     failed.append((index, f"could not start ({exc})", spec.log_path(index)))
             still: list[_Running] = []
@@ -137,6 +145,8 @@ def run_jobs(spec: JobSpec, opts: LaunchOptions) -> list[tuple[int, str, str]]:
                     still.append(job)
                     continue
                 code = _finish(job, code, opts)
+                if reaper is not None:
+                    reaper.forget_group(job.proc.pid)
                 if code != 0:
                     failed.append((job.index, f"failed (exit code {code})", spec.log_path(job.index)))
             running = still
@@ -158,11 +168,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LaunchError as exc:
         print(exc, file=sys.stderr)
         return 2
+    die_with_parent()
+    reaper = Reaper()
     try:
-        failed = run_jobs(spec, opts)
+        failed = run_jobs(spec, opts, reaper)
     except (KeyboardInterrupt, _Terminated):
         print(f"{PROG}: interrupted; running jobs were killed", file=sys.stderr)
         return 130
+    finally:
+        reaper.close()
     if failed:
         report_failures(PROG, failed, spec.num_jobs)
         return 1

@@ -3,9 +3,12 @@
 The launcher writes a self-contained bash submission script to
 ``<log dir>/q/<name>.sh`` (``#SBATCH --array=a-b[%M]``, ``--cpus-per-task``,
 ``--mem``, ``--gpus``, partition and extra options), submits it with
-``sbatch --wait`` so it blocks until every task ends, then reads the exit status
-each task wrote to ``<log dir>/q/<name>.status/<index>`` and names the failed (or
-vanished) tasks and their logs. Each task substitutes its index for ``JOB`` in the
+``sbatch --parsable --wait`` so it blocks until every task ends, then reads the exit
+status each task wrote to ``<log dir>/q/<name>.status/<index>`` and names the failed
+tasks and their logs; a task stopped from outside is reported with Slurm's state
+(e.g. cancelled with ``scancel``).  If the launcher is stopped (SIGTERM, Ctrl-C, or its
+recipe killed), it cancels the job; if it is killed outright, its reaper does
+(:mod:`spkssl.launch.lifetime`).  Task logs are appended, with a header per attempt. Each task substitutes its index for ``JOB`` in the
 log path and command itself, so the script never depends on this Python.
 
 Example::
@@ -18,6 +21,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -25,10 +29,15 @@ from pathlib import Path
 from typing import Sequence
 
 from spkssl.launch import JobSpec, LaunchError, LaunchOptions, parse_launch_args, report_failures
+from spkssl.launch.lifetime import Reaper, child_dies_with_me, die_with_parent
 from spkssl.utils.io import write_text_atomic
 
 PROG = "run_slurm.sh"
 EXTRA_OPTIONS = ("partition", "sbatch-opts")
+SCONTROL_TIMEOUT_S = 30  # a controller that does not answer in this time tells us nothing
+STATUS_POLL_S = 0.5  # how often the launcher looks for the tasks' exit-status files while sbatch waits
+PASSING_STATES = {"COMPLETING", "CONFIGURING", "PENDING", "RUNNING", "REQUEUED", "RESIZING", "SIGNALING",
+                  "STAGE_OUT", "SUSPENDED"}  # Slurm job states that are not a task's last word
 
 
 def queue_dir(spec: JobSpec) -> Path:
@@ -93,13 +102,15 @@ cmd={shlex.quote(spec.command_template())}
 log={shlex.quote(spec.log_template)}
 status_dir={shlex.quote(str(status_dir))}
 {substitute}export SPKSSL_JOB_INDEX=$task
+[ -n "${{SPKSSL_DIE_WITH_PARENT:-}}" ] && export SPKSSL_DIE_WITH_PARENT=$$  # the submitter's pid means nothing here
 {thread_env}mkdir -p "$(dirname "$log")" "$status_dir"
 {{
+  [ -s "$log" ] && echo  # appended: each attempt has its own header
   echo "# $cmd"
   echo "# Running on $(hostname) (Slurm job ${{SLURM_ARRAY_JOB_ID:-?}}_$task)"
   echo "# Started at $(date)"
   echo "#"
-}} > "$log"
+}} >> "$log"
 start=$(date +%s)
 bash -o pipefail -c "$cmd" < /dev/null >> "$log" 2>&1
 code=$?
@@ -110,14 +121,84 @@ exit "$code"
 """
 
 
-def check_status(spec: JobSpec) -> list[tuple[int, str, str]]:
-    """``(index, reason, log)`` for every task whose status file is missing or non-zero."""
+def task_states(job_id: str) -> dict[int, str]:
+    """Slurm's state of every task of array job ``job_id`` (``{3: "CANCELLED"}``); empty if Slurm cannot say."""
+    scontrol = shutil.which("scontrol")
+    if scontrol is None:
+        return {}
+    try:
+        out = subprocess.run([scontrol, "-o", "show", "job", job_id], capture_output=True, text=True,
+                             timeout=SCONTROL_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return {}
+    states = {}
+    for line in out.stdout.splitlines():
+        fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
+        if "JobState" in fields:
+            for task in task_ids(fields.get("ArrayTaskId", "")):
+                states[task] = fields["JobState"]
+    return states
+
+
+def settled_states(job_id: str) -> dict[int, str]:
+    """:func:`task_states` once no task is in a passing state (e.g. COMPLETING just after ``scancel``).
+
+    Gives up waiting after :data:`SCONTROL_TIMEOUT_S` and returns what Slurm said last.
+    """
+    deadline = time.monotonic() + SCONTROL_TIMEOUT_S
+    while True:
+        states = task_states(job_id)
+        if not set(states.values()) & PASSING_STATES or time.monotonic() > deadline:
+            return states
+        time.sleep(STATUS_POLL_S)
+
+
+def task_ids(field: str) -> list[int]:
+    """The tasks of an ``ArrayTaskId`` field: ``"3"``, or ``"1-4%2"`` / ``"1,5-6"`` while tasks are pending.
+
+    >>> task_ids("3"), task_ids("1-3%2"), task_ids("1,5-6"), task_ids("")
+    ([3], [1, 2, 3], [1, 5, 6], [])
+    """
+    ids: list[int] = []
+    for part in field.split("%")[0].split(","):
+        low, _, high = part.partition("-")
+        if low.isdigit() and (not high or high.isdigit()):
+            ids.extend(range(int(low), int(high or low) + 1))
+    return ids
+
+
+def _slurm_note(spec: JobSpec, index: int) -> str:
+    """The ``*** ... ***`` line slurmstepd writes to a task's Slurm output when it stops it, if any."""
+    out = queue_dir(spec) / f"{spec.job_name()}.{index}.out"
+    try:
+        lines = out.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    notes = [line.strip() for line in lines if "***" in line]
+    return f" ({notes[-1]})" if notes else ""
+
+
+def check_status(spec: JobSpec, job_id: str | None = None) -> list[tuple[int, str, str]]:
+    """``(index, reason, log)`` for every task whose status file is missing or non-zero.
+
+    A task without a status was stopped from outside; Slurm's state (e.g. CANCELLED by
+    ``scancel``, TIMEOUT) and slurmstepd's note say how, when ``job_id`` is known.
+    """
     status_dir = queue_dir(spec) / f"{spec.job_name()}.status"
+    unfinished = [i for i in spec.indices if not (status_dir / str(i)).is_file()]
+    states = settled_states(job_id) if job_id and unfinished else {}
     failed = []
     for index in spec.indices:
         path = status_dir / str(index)
         if not path.is_file():
-            failed.append((index, "left no exit status (killed, timed out or never ran)", spec.log_path(index)))
+            state = states.get(index)
+            if state == "CANCELLED":
+                reason = f"was cancelled (Slurm job {job_id}_{index} CANCELLED: scancel){_slurm_note(spec, index)}"
+            elif state:
+                reason = f"ended as {state} in Slurm job {job_id}_{index}{_slurm_note(spec, index)}"
+            else:
+                reason = f"left no exit status (killed, timed out or never ran){_slurm_note(spec, index)}"
+            failed.append((index, reason, spec.log_path(index)))
             continue
         text = path.read_text().strip()
         if text != "0":
@@ -125,8 +206,59 @@ def check_status(spec: JobSpec) -> list[tuple[int, str, str]]:
     return failed
 
 
-def submit(spec: JobSpec, opts: LaunchOptions) -> list[tuple[int, str, str]]:
-    """Write the script, run ``sbatch --wait`` on it, return the failed tasks."""
+class _Terminated(Exception):
+    """The launcher received SIGTERM (e.g. its recipe was killed) while waiting for Slurm."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated()
+
+
+def _all_written(spec: JobSpec) -> bool:
+    status_dir = queue_dir(spec) / f"{spec.job_name()}.status"
+    return all((status_dir / str(i)).is_file() for i in spec.indices)
+
+
+def _wait(proc: subprocess.Popen, spec: JobSpec, reaper: Reaper | None) -> tuple[str | None, str, bool]:
+    """Wait for ``sbatch --parsable --wait``; return ``(job id, sbatch's stderr, sbatch failed)``.
+
+    ``sbatch --wait`` polls Slurm with growing pauses (tens of seconds after a short job);
+    once every task has written its exit status the work is done, so the waiting
+    ``sbatch`` is stopped (that leaves the job alone) and the launcher goes on.
+    On SIGTERM/SIGINT the job is cancelled (``scancel``) before the exception goes on;
+    ``reaper`` cancels it if this process is killed outright.
+    """
+    job_id = proc.stdout.readline().strip().split(";")[0] or None  # --parsable: "<id>[;<cluster>]"
+    if job_id:
+        print(f"{PROG}: Slurm job {job_id} submitted; waiting for it to end", file=sys.stderr)
+        if reaper is not None:
+            reaper.watch_slurm(job_id)
+    old = signal.signal(signal.SIGTERM, _on_sigterm)
+    early = False
+    try:
+        while True:
+            try:
+                _, err = proc.communicate(timeout=STATUS_POLL_S)
+                break
+            except subprocess.TimeoutExpired:
+                if _all_written(spec):
+                    early = True
+                    proc.terminate()
+    except (KeyboardInterrupt, _Terminated):
+        if job_id:
+            subprocess.run(["scancel", job_id], stdin=subprocess.DEVNULL, capture_output=True)
+            print(f"{PROG}: interrupted; cancelled Slurm job {job_id}", file=sys.stderr)
+        proc.kill()
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, old)
+        if job_id and reaper is not None:
+            reaper.forget_slurm(job_id)
+    return job_id, err or "", proc.returncode != 0 and not early
+
+
+def submit(spec: JobSpec, opts: LaunchOptions, reaper: Reaper | None = None) -> list[tuple[int, str, str]]:
+    """Write the script, run ``sbatch --parsable --wait`` on it, return the failed tasks."""
     sbatch = shutil.which("sbatch")
     if sbatch is None:
         raise LaunchError(f"{PROG}: sbatch not found on PATH; is this a Slurm submit host?")
@@ -137,16 +269,15 @@ def submit(spec: JobSpec, opts: LaunchOptions) -> list[tuple[int, str, str]]:
     for index in spec.indices:  # stale results of an earlier run must not count
         (status_dir / str(index)).unlink(missing_ok=True)
     write_text_atomic(script, submission_script(spec, opts))
-    proc = subprocess.run([sbatch, "--wait", str(script.resolve())], capture_output=True, text=True)
-    if proc.stdout.strip():
-        print(proc.stdout.strip(), file=sys.stderr)
-    failed = check_status(spec)
-    if proc.returncode != 0 and not failed:
-        raise LaunchError(
-            f"{PROG}: sbatch exited with {proc.returncode} for {script}: {proc.stderr.strip()}"
-        )
-    if proc.returncode != 0 and len(failed) == spec.num_jobs and proc.stderr.strip():
-        print(f"{PROG}: sbatch said: {proc.stderr.strip()}", file=sys.stderr)
+    proc = subprocess.Popen([sbatch, "--parsable", "--wait", str(script.resolve())], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=child_dies_with_me())  # a waiter only; the reaper cancels the job
+    job_id, err, sbatch_failed = _wait(proc, spec, reaper)
+    failed = check_status(spec, job_id)
+    if sbatch_failed and not failed:
+        raise LaunchError(f"{PROG}: sbatch exited with {proc.returncode} for {script}: {err.strip()}")
+    if sbatch_failed and len(failed) == spec.num_jobs and err.strip():
+        print(f"{PROG}: sbatch said: {err.strip()}", file=sys.stderr)
     return failed
 
 
@@ -155,10 +286,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     try:
         spec, opts = parse_launch_args(args, PROG, extra_options=EXTRA_OPTIONS)
-        failed = submit(spec, opts)
     except LaunchError as exc:
         print(exc, file=sys.stderr)
         return 2
+    die_with_parent()
+    reaper = Reaper()
+    try:
+        failed = submit(spec, opts, reaper)
+    except LaunchError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, _Terminated):
+        return 130
+    finally:
+        reaper.close()
     if failed:
         report_failures(PROG, failed, spec.num_jobs)
         return 1

@@ -36,12 +36,40 @@ BACKENDS = ("cosine", "asnorm", "plda")
 log = get_logger(__name__)
 
 
+class DimensionError(ValueError):
+    """Embeddings that are scored together have different dimensions (the message names their files)."""
+
+
+def check_dimensions(matrices: Mapping[str, np.ndarray | None], sources: Mapping[str, str] | None = None) -> None:
+    """Refuse embedding matrices of different dimensions, naming each one's role and file.
+
+    ``matrices`` maps a role (``embeddings``, ``enroll_embeddings``, ``train_embeddings``) to
+    its ``[N, E]`` matrix (None: not given); ``sources`` maps the same roles to file names.
+
+    >>> check_dimensions({"embeddings": np.zeros((2, 4)), "train_embeddings": np.zeros((3, 8))},
+    ...                  {"embeddings": "eval.npz", "train_embeddings": "train.npz"})
+    Traceback (most recent call last):
+    ...
+    spkssl.scoring.DimensionError: embedding dimensions differ: embeddings (eval.npz) have 4, train_embeddings (train.npz) have 8
+    """
+    given = {role: m for role, m in matrices.items() if m is not None}
+    dims = {role: (int(m.shape[1]) if np.ndim(m) == 2 else None) for role, m in given.items()}
+    for role, dim in dims.items():
+        if dim is None:
+            where = f" ({sources[role]})" if sources and role in sources else ""
+            raise DimensionError(f"{role}{where} must be an [N, E] matrix, got shape {np.shape(given[role])}")
+    if len(set(dims.values())) > 1:
+        named = [f"{role}{f' ({sources[role]})' if sources and role in sources else ''} have {dim}"
+                 for role, dim in dims.items()]
+        raise DimensionError(f"embedding dimensions differ: {', '.join(named)}")
+
+
 def score_trials(
     trials: Trials, ids: Sequence[str], emb: np.ndarray, backend: str,
     cfg: Mapping[str, Any] | None = None, enroll_ids: Sequence[str] | None = None,
     enroll_emb: np.ndarray | None = None, train_ids: Sequence[str] | None = None,
     train_emb: np.ndarray | None = None, utt2spk: Mapping[str, str] | None = None,
-    plda_out: str | Path | None = None,
+    plda_out: str | Path | None = None, sources: Mapping[str, str] | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Score every trial with ``backend`` → ``(scores[T], info)``; ``info`` describes what was used.
 
@@ -49,15 +77,19 @@ def score_trials(
     ``enroll_ids``/``enroll_emb`` (default: the same).  ``cfg`` is a (partial) ``score``
     section, completed with the package defaults.  ``train_*`` give the mean
     (``mean_sub``), the AS-norm cohort and the PLDA training data; ``utt2spk`` gives
-    speaker labels (PLDA, speaker-mean cohorts).
+    speaker labels (PLDA, speaker-mean cohorts); every training utterance needs one.
+    ``sources`` names the files of ``embeddings``, ``enroll_embeddings`` and
+    ``train_embeddings`` for the errors.
 
     Raises:
+        DimensionError: the matrices differ in dimension (files named from ``sources``).
         ValueError: unknown back-end or missing training data it needs.
         spkssl.scoring.trials.TrialsError: a trial utterance without an embedding.
     """
     c = with_defaults("score", cfg)
     if backend not in BACKENDS:
         raise ValueError(f"unknown scoring back-end '{backend}'; known: {list(BACKENDS)}")
+    check_dimensions({"embeddings": emb, "enroll_embeddings": enroll_emb, "train_embeddings": train_emb}, sources)
     e_idx, t_idx = trials.index(ids, enroll_ids)
     enroll = emb if enroll_emb is None else enroll_emb
     info: dict[str, Any] = {"backend": backend}
@@ -76,7 +108,9 @@ def score_trials(
     if utt2spk is not None:
         missing = [u for u in train_ids if u not in utt2spk]
         if missing:
-            raise ValueError(f"{len(missing)} training utterance(s) have no speaker in utt2spk, e.g. '{missing[0]}'")
+            src = dict(sources or {})
+            raise ValueError(f"{len(missing)} training utterance(s) of {src.get('train_embeddings', 'the training set')} "
+                             f"have no speaker in {src.get('train_utt2spk', 'utt2spk')}, e.g. '{missing[0]}'")
         labels = np.asarray([utt2spk[u] for u in train_ids])
     if backend == "asnorm":
         a = c["asnorm"]
@@ -118,7 +152,8 @@ def run_scoring(
     out_dir = Path(out_dir)
     stem = out_dir / f"{name}.{backend}"
     Path(f"{stem}.json").unlink(missing_ok=True)  # an old marker must not outlive a failed rerun
-    scores, info = score_trials(trials, ids, emb, backend, c, plda_out=Path(f"{stem}.plda.npz"), **kwargs)
+    scores, info = score_trials(trials, ids, emb, backend, c, plda_out=Path(f"{stem}.plda.npz"), sources=sources,
+                                **kwargs)
     metrics = compute_metrics(scores, trials.labels, p_targets=c["p_targets"])
     write_scores(f"{stem}.score", trials, scores)
     plot_det({f"{name} {backend}": det_curve(scores, trials.labels)}, f"{stem}.det.png",
@@ -131,4 +166,4 @@ def run_scoring(
     return result
 
 
-__all__ = ["BACKENDS", "run_scoring", "score_trials", "markdown_row"]
+__all__ = ["BACKENDS", "DimensionError", "check_dimensions", "run_scoring", "score_trials", "markdown_row"]

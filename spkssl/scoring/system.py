@@ -6,14 +6,19 @@ labels only measure) on its training embeddings.  Each back-end of
 ``score.backends`` writes ``scores/<list>.<backend>.{score,json,det.png}``.  The
 training embeddings give the mean (``score.mean_sub``) and the AS-norm cohort;
 PLDA trains on the round's pseudo speakers and is skipped, with a log line, for a
-system without labels (round 0, the baseline).
+system without labels (round 0, the baseline).  Purification leaves some training
+utterances without a pseudo speaker: PLDA and AS-norm of a labelled system train on
+the labelled ones only (:func:`labelled_subset`), cosine keeps every one for its mean.
 
 Example:
     >>> # score_system(Experiment("exp/mini"), Experiment("exp/mini").system("round1"))
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
 
 from spkssl.embed.io import NPZ_NAME, read_embeddings
 from spkssl.experiment import Experiment, System
@@ -25,6 +30,29 @@ from spkssl.utils.logging import get_logger
 log = get_logger(__name__)
 
 
+def labelled_subset(ids: Sequence[str], emb: np.ndarray, utt2spk: Mapping[str, str], utt2spk_path: Path,
+                    emb_path: Path) -> tuple[list[str], np.ndarray]:
+    """The training embeddings whose utterance has a (pseudo) speaker in ``utt2spk``, in their order.
+
+    >>> ids, emb = labelled_subset(["a", "b", "c"], np.eye(3), {"a": "s1", "c": "s2"}, Path("utt2spk"), Path("e"))
+    >>> ids, emb.shape
+    (['a', 'c'], (2, 3))
+
+    Raises:
+        ValueError: ``utt2spk`` names an utterance that has no training embedding (both files named).
+    """
+    known = set(ids)
+    stray = [u for u in utt2spk if u not in known]
+    if stray:
+        raise ValueError(f"{utt2spk_path}: {len(stray)} utterance(s) have no training embedding in {emb_path}, "
+                         f"e.g. '{stray[0]}'")
+    rows = [i for i, u in enumerate(ids) if u in utt2spk]
+    if len(rows) < len(ids):
+        log.info("%s labels %d of %d training utterances (purification dropped %d): PLDA and AS-norm train on those",
+                 utt2spk_path, len(rows), len(ids), len(ids) - len(rows))
+    return [ids[i] for i in rows], emb[rows]
+
+
 def score_system(exp: Experiment, system: System, backends: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Score every trial list of ``exp`` with ``system``; return the metrics of each (list, back-end)."""
     cfg = exp.cfg["score"]
@@ -32,6 +60,8 @@ def score_system(exp: Experiment, system: System, backends: Sequence[str] | None
     train_npz = system.train_embeddings / NPZ_NAME
     train_ids, train_emb = read_embeddings(train_npz)
     utt2spk = read_utt2spk(system.utt2spk) if system.utt2spk is not None else None
+    labelled = (labelled_subset(train_ids, train_emb, utt2spk, system.utt2spk, train_npz)
+                if utt2spk is not None else None)
     lists = [(name, path, system.eval_embeddings) for name, path in exp.inputs.trials.items()]
     lists += [(name, path, system.train_embeddings) for name, path in exp.inputs.val_trials.items()]
     if not lists:
@@ -46,8 +76,8 @@ def score_system(exp: Experiment, system: System, backends: Sequence[str] | None
                 continue
             kwargs: dict[str, Any] = {"train_ids": train_ids, "train_emb": train_emb}
             sources = {"embeddings": str(emb_dir / NPZ_NAME), "train_embeddings": str(train_npz)}
-            if utt2spk is not None and backend in ("plda", "asnorm"):
-                kwargs["utt2spk"] = utt2spk
+            if labelled is not None and backend in ("plda", "asnorm"):
+                kwargs.update(train_ids=labelled[0], train_emb=labelled[1], utt2spk=utt2spk)
                 sources["train_utt2spk"] = str(system.utt2spk)
             log.info("scoring %s with %s (%s)", name, system.name, backend)
             results.append(run_scoring(trials, ids, emb, backend, system.scores, name, cfg, sources, **kwargs))

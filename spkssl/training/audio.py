@@ -115,11 +115,14 @@ class TrainingAudio:
 
     @classmethod
     def from_file(cls, path: str | Path, sampling_rate: int, need_speakers: bool = False) -> "TrainingAudio":
-        """Read a cut manifest lazily into the table."""
+        """Read a cut manifest lazily into the table; an empty one is an error naming it."""
         from lhotse import CutSet
 
-        return cls(CutSet.from_jsonl_lazy(path) if str(path).endswith((".jsonl", ".jsonl.gz"))
-                   else CutSet.from_file(path), sampling_rate, need_speakers)
+        cuts = (CutSet.from_jsonl_lazy(path) if str(path).endswith((".jsonl", ".jsonl.gz"))
+                else CutSet.from_file(path))
+        if next(iter(cuts), None) is None:
+            raise ValueError(f"{path}: the cut set is empty; nothing to train on")
+        return cls(cuts, sampling_rate, need_speakers)
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -23,6 +23,9 @@ import numpy as np
 import torch
 
 from spkssl.utils.io import atomic_path
+from spkssl.utils.logging import get_logger
+
+log = get_logger(__name__)
 
 _NAME = re.compile(r"^ckpt-(\d+)-(\d+)\.pt$")
 
@@ -87,6 +90,38 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         return torch.load(path, map_location=map_location, weights_only=False)
     except Exception as exc:
         raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from exc
+
+
+def load_newest_readable(ckpt_dir: str | Path, map_location: str | torch.device = "cpu",
+                         keep_aside: bool = True) -> tuple[Path, dict[str, Any]] | None:
+    """The newest checkpoint that can be read, as ``(path, state)``; None when there is none.
+
+    An unreadable checkpoint (e.g. cut short by a full disk) is never deleted: with
+    ``keep_aside`` (the one process of a DDP job that writes checkpoints) it is renamed
+    to ``<name>.corrupt``, kept for inspection and neither resumed from nor overwritten
+    by the rerun, with a warning naming it; then the previous one is tried.
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = save_checkpoint(d, {"epoch": 1, "step": 3})
+    >>> _ = (d / "ckpt-1-4.pt").write_bytes(b"not a checkpoint")
+    >>> path, state = load_newest_readable(d)
+    >>> path.name, state["step"], sorted(p.name for p in d.iterdir())
+    ('ckpt-1-3.pt', 3, ['ckpt-1-3.pt', 'ckpt-1-4.pt.corrupt'])
+    """
+    for path in reversed(list_checkpoints(ckpt_dir)):
+        try:
+            return path, load_checkpoint(path, map_location)
+        except CheckpointError as exc:
+            if not keep_aside:
+                continue
+            kept = path.with_name(path.name + ".corrupt")
+            n = 1
+            while kept.exists():
+                n, kept = n + 1, path.with_name(f"{path.name}.corrupt{n}")
+            path.rename(kept)
+            log.warning("%s; kept it as %s and trying the previous checkpoint", exc, kept)
+    return None
 
 
 def prune_checkpoints(ckpt_dir: str | Path, keep_last: int, protect: Iterable[str | Path] = ()) -> list[Path]:

@@ -15,6 +15,7 @@ Example:
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import shutil
 import time
@@ -27,7 +28,7 @@ import torch.nn as nn
 from tqdm import tqdm
 
 from spkssl.training.checkpoint import (
-    average_model_states, load_checkpoint, newest_checkpoint, prune_checkpoints, rng_state,
+    average_model_states, load_newest_readable, newest_checkpoint, prune_checkpoints, rng_state,
     save_checkpoint, set_rng_state,
 )
 from spkssl.training.ddp import DistContext
@@ -35,6 +36,7 @@ from spkssl.training.objectives import Objective, build_objective, objective_cla
 from spkssl.training.schedule import build_optimizer, build_scheduler
 from spkssl.utils.device import resolve_device
 from spkssl.utils.io import write_json_atomic
+from spkssl.utils.lock import hold
 from spkssl.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -122,7 +124,11 @@ class Trainer:
         sr = int(cfg["features"]["sampling_rate"])
         augmentor = Augmentor(load_sources(opts.aug_dir) if opts.aug_dir else {}, cfg["augment"], sr)
         self.model = build_model(cfg["model"], int(cfg["features"]["num_mel_bins"]))  # before the loss: RNG order
-        self.objective = build_objective(opts.objective, cfg, source.speakers, augmentor, int(self.model.embed_dim))
+        try:
+            self.objective = build_objective(opts.objective, cfg, source.speakers, augmentor,
+                                             int(self.model.embed_dim))
+        except ValueError as exc:
+            raise ValueError(f"{opts.cuts}: {exc}") from exc
         self.dataset = source.dataset(self.objective.make_item, self.objective.labels(source.speakers))
         self.loss, self.num_classes = self.objective.loss, self.objective.num_classes
         self.objective.prepare(self.out_dir, self.dist.is_main)
@@ -183,9 +189,10 @@ class Trainer:
 
     def resume_or_init(self) -> None:
         """Continue from the newest checkpoint, else load ``--init-from`` network weights if given."""
-        ckpt = newest_checkpoint(self.ckpt_dir)
-        if ckpt is not None:
-            self.load_state_dict(load_checkpoint(ckpt, map_location=self.device), str(ckpt))
+        found = load_newest_readable(self.ckpt_dir, map_location=self.device, keep_aside=self.dist.is_main)
+        if found is not None:
+            ckpt, state = found
+            self.load_state_dict(state, str(ckpt))
             self.resumed_from = str(ckpt)
             log.info("resuming from %s (epoch %d, step %d, batch %d of %d)", ckpt, self.epoch + 1,
                      self.step, self.sampler.start_batch, self.steps_per_epoch)
@@ -341,10 +348,22 @@ class Trainer:
 def train(cfg: Mapping[str, Any], opts: TrainOptions) -> dict[str, Any]:
     """Run (or resume) one training round; returns the summary (``{"status": ...}`` included).
 
+    The main process holds ``out_dir/.train.lock`` while it runs, so a second trainer of
+    the same round (e.g. a rerun while a killed recipe's trainer is still alive) refuses
+    to start instead of training into the same checkpoints.
+
     Raises:
         TrainingDiverged: on a NaN/inf loss; the newest checkpoint stays the last good one.
+        spkssl.utils.lock.LockHeld: another trainer holds the round (named: pid, host, start).
     """
     out_dir = Path(opts.out_dir)
+    lock = hold(out_dir / ".train.lock", f"round folder {out_dir}") if opts.dist.is_main else contextlib.nullcontext()
+    with lock:
+        return _train_round(cfg, opts, out_dir)
+
+
+def _train_round(cfg: Mapping[str, Any], opts: TrainOptions, out_dir: Path) -> dict[str, Any]:
+    """:func:`train` under the round's lock."""
     final = out_dir / "final.pt"
     if final.exists() and not opts.force:
         log.info("already trained: %s exists (use --force to retrain)", final)

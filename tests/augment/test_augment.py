@@ -10,7 +10,7 @@ import pytest
 from spkssl.augment.augment import (
     AugmentError, Augmentor, add_noise_at_snr, fit_length, load_sources, reverberate,
 )
-from spkssl.config import load_defaults
+from spkssl.config import ConfigError, load_defaults
 from tests.training.conftest import make_sources
 
 
@@ -95,8 +95,8 @@ def test_augmentor_rejects_bad_config(tmp_path: Path) -> None:
     base = load_defaults()["augment"]
     with pytest.raises(AugmentError, match="sum to"):
         Augmentor({}, {**base, "noise_prob": 0.6, "music_prob": 0.6}, 16000)
-    with pytest.raises(AugmentError, match="music_snr"):
-        Augmentor({}, {**base, "music_snr": [15, 5]}, 16000)
+    with pytest.raises(ConfigError, match=r"config key 'augment.music_snr' must be a \[low, high\] pair"):
+        Augmentor({}, {**base, "music_snr": [15, 5]}, 16000)  # the schema (spkssl/configs/schema) says so first
     with pytest.raises(AugmentError, match="not found"):
         load_sources(tmp_path / "missing")
     with pytest.raises(AugmentError, match="unknown augmentation source"):

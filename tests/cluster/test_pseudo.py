@@ -109,3 +109,44 @@ def test_cli_same_seed_same_labels_and_no_truth_metrics(tmp_path):
                                  "--cuts", str(cuts_path), "--out-dir", str(tmp_path / "c"),
                                  "--set", "cluster.purify_fractio=0.5"])
     assert r.exit_code != 0 and "purify_fraction" in r.output
+
+
+def test_more_clusters_than_utterances_is_an_error_and_writes_nothing(setup):
+    tmp, cuts_path, emb, _ = setup
+    out = tmp / "round1" / "pseudo"
+    res = CliRunner().invoke(cli, ["cluster", "--embeddings", str(emb), "--cuts", str(cuts_path), "--out-dir", str(out),
+                                   "--set", "cluster.num_clusters=500", "--set", "cluster.device=cpu"])
+    assert res.exit_code != 0
+    assert f"{emb}: cluster.num_clusters=500 is more than the 60 utterances to cluster" in res.output
+    assert not outputs_complete(out) and not (out / "cuts.jsonl.gz").exists()
+
+
+def test_purification_that_keeps_no_cluster_is_an_error(setup):
+    tmp, cuts_path, emb, _ = setup
+    with pytest.raises(ValueError, match=r"left 0 pseudo speaker\(s\) of 60 cluster\(s\); a classification round "
+                                         "needs at least 2: purification .* lower cluster.min_cluster_size"):
+        make_pseudo_labels(emb, cuts_path, tmp / "p", {"num_clusters": 60, "min_cluster_size": 2, "device": "cpu"})
+    assert not outputs_complete(tmp / "p")
+
+
+def test_identical_embeddings_are_refused_with_the_reason(tmp_path, caplog):
+    cuts_path = tmp_path / "cuts.jsonl.gz"
+    _cuts(20, None).to_file(cuts_path)
+    write_embeddings(tmp_path / "emb", [f"utt{i:03d}" for i in range(20)], np.ones((20, 8), np.float32))
+    with pytest.raises(ValueError, match=r"left 1 pseudo speaker\(s\) of 1 cluster\(s\).*point in only 1 distinct "
+                                         "direction"):
+        make_pseudo_labels(tmp_path / "emb" / "embeddings.npz", cuts_path, tmp_path / "p",
+                           {"num_clusters": 4, "device": "cpu"})
+    assert "k-means found 1 non-empty cluster(s) of the 4 asked" in caplog.text
+
+
+def test_partly_collapsed_embeddings_warn_with_what_was_kept(tmp_path, caplog):
+    cuts_path = tmp_path / "cuts.jsonl.gz"
+    _cuts(30, None).to_file(cuts_path)
+    x = np.repeat(np.eye(8, dtype=np.float32)[:3], 10, axis=0)  # three distinct directions, six clusters asked
+    write_embeddings(tmp_path / "emb", [f"utt{i:03d}" for i in range(30)], x)
+    stats = make_pseudo_labels(tmp_path / "emb" / "embeddings.npz", cuts_path, tmp_path / "p",
+                               {"num_clusters": 6, "device": "cpu"})
+    assert stats["num_clusters"] == 3 and stats["clustering"]["collapsed"] == {
+        "asked": 6, "found": 3, "distinct_embeddings": 3}
+    assert "k-means found 3 non-empty cluster(s) of the 6 asked" in caplog.text and "keeping 3" in caplog.text

@@ -86,7 +86,7 @@ def test_malformed(corpus: Path, files: dict[str, str], message: str) -> None:
     assert message in str(err.value)
 
 
-def test_corrupt_audio_named_and_manifest_kept(corpus: Path, tmp_path: Path) -> None:
+def test_corrupt_audio_named_and_older_manifests_removed(corpus: Path, tmp_path: Path) -> None:
     out = tmp_path / "manifests"
     d = _data_dir(corpus, "u1 audio/a.wav\n", "u1 s1\n")
     runner = CliRunner()
@@ -99,8 +99,7 @@ def test_corrupt_audio_named_and_manifest_kept(corpus: Path, tmp_path: Path) -> 
     res = runner.invoke(cli, ["prepare", "kaldi-dir", str(d), str(out), "--prefix", "train"])
     assert res.exit_code != 0
     assert "'u2'" in res.output and "bad.wav" in res.output
-    assert (out / "train_cuts.jsonl.gz").read_bytes() == before
-    assert not list(out.glob(".tmp*"))
+    assert before and sorted(p.name for p in out.iterdir()) == []  # nothing a later stage could mistake for it
 
 
 def test_real_corpus_few_files(speechocean_dir: Path, tmp_path: Path) -> None:

@@ -131,3 +131,14 @@ def test_cli_logmel_stats_baseline(cuts_file, tmp_path):
     assert res.exit_code == 0, res.output
     ids, emb = read_embeddings(tmp_path / "b")
     assert emb.shape == (N_CUTS, 160) and (emb[:, 80:] > 0).all()  # mean ++ std of 80 bins
+
+
+def test_stored_features_of_another_dimension_are_named(cuts_file, model_file, tmp_path):
+    from spkssl.features.compute import compute_cutset_features
+
+    stored = compute_cutset_features(CutSet.from_file(cuts_file).subset(first=1), tmp_path / "fbank",
+                                     {"num_mel_bins": 40})
+    embed, front = _embedder(model_file)
+    with pytest.raises(ExtractionError, match=rf"cut '{stored[0].id}': stored features in .*fbank have 40 "
+                                              r"dimensions, the network expects 24 \(features.num_mel_bins\)"):
+        extract_cuts(stored, embed, front, progress=False)

@@ -68,3 +68,44 @@ def test_missing_and_corrupt_audio_named(tmp_path: Path) -> None:
 def test_snip_edges_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="snip_edges"):
         compute_cutset_features(_cuts(tmp_path, 1), tmp_path / "f", {"snip_edges": True})
+
+
+def test_a_rerun_after_a_kill_leaves_one_file_per_cut(tmp_path: Path) -> None:
+    cuts = _cuts(tmp_path, 4)
+    path = tmp_path / "cuts.jsonl.gz"
+    cuts.to_file(path)
+    storage = tmp_path / "fbank"
+    compute_cutset_features(cuts.subset(first=2), storage)  # a killed attempt got this far
+    compute_and_store(path, tmp_path / "cuts_fbank.jsonl.gz", storage)
+    files = sorted(p.name for p in storage.rglob("*.npy"))
+    assert files == sorted(f"{c.id}.npy" for c in cuts)  # named after the cuts: overwritten, not added
+
+
+def test_the_manifest_loads_from_any_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cuts = _cuts(tmp_path, 1)
+    path = tmp_path / "cuts.jsonl.gz"
+    cuts.to_file(path)
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(cli, ["compute-fbank", str(path), "out.jsonl.gz", "--storage-dir", "fbank"])
+    assert res.exit_code == 0, res.output
+    monkeypatch.chdir(tmp_path / "audio")
+    cut = CutSet.from_file(tmp_path / "out.jsonl.gz")[0]
+    assert cut.features.storage_path == str(tmp_path / "fbank")
+    assert cut.load_features().shape[1] == 80
+
+
+def test_an_existing_manifest_made_with_other_options_is_refused(tmp_path: Path) -> None:
+    from spkssl.features.provenance import FeatureMismatch, read_options
+
+    cuts = _cuts(tmp_path, 1)
+    path = tmp_path / "cuts.jsonl.gz"
+    cuts.to_file(path)
+    out = tmp_path / "cuts_fbank.jsonl.gz"
+    compute_and_store(path, out, tmp_path / "fbank")
+    assert read_options(out)["options"]["num_mel_bins"] == 80
+    assert compute_and_store(path, out, tmp_path / "fbank") is False  # same options: skipped
+    with pytest.raises(FeatureMismatch, match=r"cuts_fbank.jsonl.gz holds features made with "
+                                              r"features.num_mel_bins=80 \(the config: 40\)"):
+        compute_and_store(path, out, tmp_path / "fbank", {"num_mel_bins": 40})
+    assert compute_and_store(path, out, tmp_path / "fbank", {"num_mel_bins": 40}, force=True) is True
+    assert CutSet.from_file(out)[0].num_features == 40

@@ -36,9 +36,9 @@ def test_partial_sections_take_the_package_defaults() -> None:
 
 
 def test_unknown_names_and_classes() -> None:
-    with pytest.raises(ValueError, match="unknown contrastive loss 'simclr'"):
+    with pytest.raises(ValueError, match="config key 'loss.contrastive.name' must be 'ntxent', got 'simclr'"):
         build_contrastive_loss({"name": "simclr"})
-    with pytest.raises(ValueError, match="unknown classification loss 'cosface'"):
+    with pytest.raises(ValueError, match="config key 'loss.classification.name' must be one of aam, softmax"):
         build_classification_loss({"name": "cosface"}, 8, 4)
     with pytest.raises(ValueError, match="at least 2 classes"):
         build_classification_loss({"name": "aam"}, 8, 1)

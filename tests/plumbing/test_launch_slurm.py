@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,13 +25,13 @@ import json, os, re, subprocess, sys
 args = sys.argv[1:]
 with open(os.environ["FAKE_SBATCH_RECORD"], "a") as f:
     f.write(json.dumps(args) + "\\n")
-assert args[0] == "--wait", args
+assert args[:2] == ["--parsable", "--wait"], args
 script = args[-1]
 text = open(script).read()
 first, last = map(int, re.search(r"^#SBATCH --array=(\\d+)-(\\d+)", text, re.M).groups())
 output = re.search(r"^#SBATCH --output=(\\S+)", text, re.M).group(1)
 skip = {{int(x) for x in os.environ.get("FAKE_SBATCH_SKIP", "").split()}}
-print("Submitted batch job 4242")
+print("4242", flush=True)
 worst = 0
 for task in range(first, last + 1):
     if task in skip:
@@ -106,7 +107,7 @@ def test_fake_sbatch_flow_success(tmp_path, fake_slurm):
                   cwd=tmp_path, env=fake_slurm)
     assert r.returncode == 0, r.stderr
     calls = [json.loads(line) for line in (tmp_path / "record.jsonl").read_text().splitlines()]
-    assert calls == [["--wait", str(tmp_path / "log" / "q" / "echo.sh")]]
+    assert calls == [["--parsable", "--wait", str(tmp_path / "log" / "q" / "echo.sh")]]
     for i in (1, 2, 3):
         assert (tmp_path / f"out.{i}").read_text() == f"index {i}\n"
         log = (tmp_path / "log" / f"echo.{i}.log").read_text()
@@ -131,7 +132,11 @@ def test_fake_sbatch_flow_failures(tmp_path, fake_slurm):
 
 
 def test_missing_sbatch_is_a_clear_error(tmp_path):
-    env = dict(os.environ, PATH="/usr/bin:/bin", SPKSSL_PYTHON=sys.executable)
+    bindir = tmp_path / "bin"  # only what the script needs, so an installed Slurm does not count
+    bindir.mkdir()
+    for tool in ("bash", "dirname"):
+        (bindir / tool).symlink_to(shutil.which(tool))
+    env = dict(os.environ, PATH=str(bindir), SPKSSL_PYTHON=sys.executable)
     r = subprocess.run(["bash", RUN_SLURM, "log/x.log", "true"], cwd=tmp_path, env=env,
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "sbatch not found" in r.stderr

@@ -63,6 +63,8 @@ def test_cmd_sh_slurm_switch(bash):
     train, cuda, extract = r.stdout.strip().split("|")
     assert train.startswith("run_slurm.sh") and extract.startswith("run_slurm.sh")
     assert cuda.startswith("run_slurm.sh --gpu 1") and cuda.endswith("--partition a100")
+    r = bash(script, env={"SPKSSL_LAUNCHER": "slurm", "SPKSSL_SLURM_GPUS": "0"})  # a CPU-only cluster
+    assert r.stdout.strip().split("|")[1].startswith("run_slurm.sh --gpu 0 ")
 
 
 def test_cmd_sh_rejects_unknown_launcher(bash):

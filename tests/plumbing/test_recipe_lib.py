@@ -72,3 +72,48 @@ def test_marker_arguments_are_checked(bash, tmp_path):
     assert r.returncode == 1 and "usage: stage_done DIR NAME" in r.stderr
     r = bash(HEAD + 'force=maybe\nstage_done "$1" x\n', str(tmp_path))
     assert r.returncode == 1 and "force must be true or false" in r.stderr
+
+
+LOCKED = HEAD + 'lock_experiment "$1"\necho "locked $1"\nsleep "${2:-0}"\n'
+
+
+def _popen_locked(tmp_path, exp: str, seconds: str):
+    import os
+    import subprocess
+    import time
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    (tmp_path / "locked.sh").write_text(LOCKED)
+    env = dict(os.environ, REPO=str(repo), PYTHONPATH=str(repo))
+    proc = subprocess.Popen(["bash", str(tmp_path / "locked.sh"), exp, seconds], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == f"locked {exp}"  # it holds the lock now
+    return proc, env
+
+
+def test_lock_experiment_refuses_a_second_run_naming_the_holder(bash, tmp_path):
+    first, env = _popen_locked(tmp_path, "exp/a", "30")
+    try:
+        r = bash(LOCKED, "exp/a", env={"PYTHONPATH": env["PYTHONPATH"]})
+        assert r.returncode == 1 and "locked" not in r.stdout
+        assert re.search(rf"ERROR: experiment exp/a is in use: exp/a/\.lock is held by pid {first.pid} on \S+ "
+                         r"since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d: bash .*locked\.sh exp/a 30", r.stderr), r.stderr
+        other = bash(LOCKED, "exp/b", env={"PYTHONPATH": env["PYTHONPATH"]})  # another experiment is free
+        assert other.returncode == 0, other.stderr
+    finally:
+        first.kill()
+        first.wait()
+
+
+def test_lock_experiment_takes_over_after_a_kill_and_is_clean_after_a_normal_exit(bash, tmp_path):
+    first, env = _popen_locked(tmp_path, "exp/a", "30")
+    first.kill()  # SIGKILL: no trap runs, the holder's line stays
+    first.wait()
+    assert f"pid {first.pid}" in (tmp_path / "exp" / "a" / ".lock").read_text()
+    r = bash(LOCKED, "exp/a", env={"PYTHONPATH": env["PYTHONPATH"]})
+    assert r.returncode == 0, r.stderr
+    assert f"taking over exp/a/.lock from pid {first.pid}" in r.stderr and "ended without releasing it" in r.stderr
+    assert (tmp_path / "exp" / "a" / ".lock").read_text() == ""  # a clean exit leaves no name
+    r = bash(LOCKED, "exp/a", env={"PYTHONPATH": env["PYTHONPATH"]})
+    assert r.returncode == 0 and "taking over" not in r.stderr

@@ -52,6 +52,13 @@ def test_each_recipe_shows_every_stage_and_calls_spkssl_directly(run_sh: Path) -
 
 
 @pytest.mark.parametrize("run_sh", RECIPES, ids=lambda p: p.parent.name)
+def test_each_recipe_locks_its_experiment_before_resolving_the_config(run_sh: Path) -> None:
+    text = run_sh.read_text()
+    assert 'lock_experiment "$exp"' in text, f"{run_sh} does not lock its experiment folder"
+    assert text.index('lock_experiment "$exp"') < text.index("spkssl config resolve")
+
+
+@pytest.mark.parametrize("run_sh", RECIPES, ids=lambda p: p.parent.name)
 def test_help_lists_the_options(run_sh: Path) -> None:
     out = subprocess.run(["bash", str(run_sh), "--help"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "--stop-stage" in out.stdout and "--force" in out.stdout, out.stdout + out.stderr

@@ -64,7 +64,8 @@ def _run(tree: FakeVoxCeleb, work: Path, env: dict[str, str]) -> str:
 
 
 def _mtimes(root: Path) -> dict[str, float]:
-    return {str(p.relative_to(root)): p.stat().st_mtime for p in root.rglob("*") if p.is_file()}
+    """Modification times of every output (not the run's lock, which names each run that holds it)."""
+    return {str(p.relative_to(root)): p.stat().st_mtime for p in root.rglob("*") if p.is_file() and p.name != ".lock"}
 
 
 def _check_outputs(work: Path, tree: FakeVoxCeleb) -> None:

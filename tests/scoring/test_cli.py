@@ -80,3 +80,20 @@ def test_bad_trial_lists(tmp_path, text, msg):
     (tmp_path / "t").write_text(text)
     with pytest.raises(TrialsError, match=msg):
         read_trials(tmp_path / "t")
+
+
+def test_dimension_mismatch_names_the_files(setup):
+    d = setup
+    write_embeddings(d / "train8", [f"x{i}" for i in range(6)], np.zeros((6, 8), np.float32))
+    res = CliRunner().invoke(cli, [
+        "score", "--trials", str(d / "t.trials"), "--embeddings", str(d / "xvector.scp"),
+        "--train-embeddings", str(d / "train8"), "--backend", "cosine", "--out-dir", str(d / "s"), "--name", "toy"])
+    assert res.exit_code != 0
+    assert (f"embedding dimensions differ: embeddings ({d / 'xvector.scp'}) have 10, "
+            f"train_embeddings ({d / 'train8'}) have 8") in res.output
+    enroll = d / "enroll"
+    write_embeddings(enroll, [f"te{s}_{k}" for s in range(20, 30) for k in range(3)], np.zeros((30, 4), np.float32))
+    res = CliRunner().invoke(cli, [
+        "score", "--trials", str(d / "t.trials"), "--embeddings", str(d / "xvector.scp"),
+        "--enroll-embeddings", str(enroll), "--backend", "cosine", "--out-dir", str(d / "s"), "--name", "toy"])
+    assert res.exit_code != 0 and f"enroll_embeddings ({enroll}) have 4" in res.output

@@ -110,3 +110,51 @@ def test_classification_init_from_previous_round(cuts_path: Path, tmp_path: Path
     bad["model"]["kwargs"]["channels"] = 8
     with pytest.raises(ValueError, match="do not fit"):
         Trainer(bad, TrainOptions("classification", cuts_path, tmp_path / "x", init_from=r0 / "final.pt")).resume_or_init()
+
+
+def test_an_empty_or_one_speaker_cut_set_is_named(cuts_path: Path, tmp_path: Path) -> None:
+    from lhotse import CutSet
+
+    empty = tmp_path / "empty.jsonl.gz"
+    CutSet.from_cuts([]).to_file(empty)
+    with pytest.raises(ValueError, match=rf"{empty}: the cut set is empty; nothing to train on"):
+        train(tiny_cfg(), TrainOptions("classification", empty, tmp_path / "e"))
+    one = tmp_path / "one.jsonl.gz"
+    CutSet.from_file(cuts_path).filter(lambda c: c.supervisions[0].speaker == "spk0").to_file(one)
+    with pytest.raises(ValueError, match=rf"{one}: a classification loss needs at least 2 classes, got 1"):
+        train(tiny_cfg(), TrainOptions("classification", one, tmp_path / "o"))
+
+
+def test_a_corrupt_newest_checkpoint_falls_back_to_the_previous_one(cuts_path: Path, aug_dir: Path, tmp_path: Path,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    cfg = tiny_cfg(save_every_steps=1)
+    ref = tmp_path / "ref"
+    train(cfg, TrainOptions("contrastive", cuts_path, ref, aug_dir=aug_dir))
+    run = tmp_path / "run"
+    train(cfg, TrainOptions("contrastive", cuts_path, run, aug_dir=aug_dir, max_steps=5))
+    newest = list_checkpoints(run / "checkpoints")[-1]
+    assert newest.name == "ckpt-2-5.pt"
+    newest.write_bytes(newest.read_bytes()[:1000])  # cut short, as by a full disk
+    with caplog.at_level("INFO"):
+        res = train(cfg, TrainOptions("contrastive", cuts_path, run, aug_dir=aug_dir))
+    assert f"cannot read checkpoint {newest}" in caplog.text and f"kept it as {newest}.corrupt" in caplog.text
+    assert res["resumed_from"].endswith("ckpt-2-4.pt")
+    assert (run / "checkpoints" / "ckpt-2-5.pt.corrupt").stat().st_size == 1000  # never deleted
+    a, b = _final_state(ref), _final_state(run)
+    assert all(torch.equal(a[k], b[k]) for k in a)  # resumed exactly from the previous checkpoint
+
+
+def test_a_second_trainer_of_the_same_round_refuses_to_start(cuts_path: Path, tmp_path: Path) -> None:
+    from spkssl.utils.lock import LockHeld
+    from tests.utils.test_lock import start_holder
+
+    out = tmp_path / "round0"
+    holder = start_holder(out / ".train.lock")  # e.g. a killed recipe's trainer that is still alive
+    try:
+        with pytest.raises(LockHeld, match=rf"round folder {out} is in use: .* held by pid {holder.pid} on "):
+            train(tiny_cfg(), TrainOptions("contrastive", cuts_path, out, max_steps=1))
+        assert not (out / "checkpoints").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert train(tiny_cfg(), TrainOptions("contrastive", cuts_path, out, max_steps=1))["status"] == "stopped"

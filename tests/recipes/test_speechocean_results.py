@@ -1,0 +1,23 @@
+"""egs/speechocean762/RESULTS.md states the validation trial list that stage 1 really writes."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from spkssl.config import load_config
+from spkssl.data.trials import validation_trials
+
+RECIPE = Path(__file__).resolve().parents[2] / "egs" / "speechocean762"
+
+
+def test_results_md_gives_the_size_of_the_validation_trials(speechocean_dir: Path) -> None:
+    v = load_config(RECIPE / "conf" / "cpu.yaml")["data"]["validation"]
+    pairs = [tuple(line.split()) for line in (speechocean_dir / "train" / "utt2spk").read_text().splitlines()]
+    trials = validation_trials(pairs, v["num_speakers"], v["seed"], v["nontarget_per_target"])
+    targets = sum(label == "target" for _, _, label in trials)
+    text = re.sub(r"\s+", " ", (RECIPE / "RESULTS.md").read_text())
+    stated = re.search(r"`data/trials/val.trials` holds ([\d,]+) trials \(([\d,]+) target, ([\d,]+) nontarget\) "
+                       r"over (\d+) training speakers", text)
+    assert stated, "RESULTS.md no longer states the size of data/trials/val.trials"
+    numbers = [int(g.replace(",", "")) for g in stated.groups()]
+    assert numbers == [len(trials), targets, len(trials) - targets, v["num_speakers"]]
