@@ -11,6 +11,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
     packages=find_packages(include=["spkssl", "spkssl.*"]),
+    package_data={"spkssl": ["configs/*.yaml", "configs/schema/*.yaml"]},  # the only defaults, and their schema
     install_requires=[
         "torch>=2.1,<2.15",
         "torchaudio>=2.1,<2.12",
