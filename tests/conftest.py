@@ -8,7 +8,10 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_CORPUS = REPO.parent / "shared" / "data" / "speechocean762"
+#: the corpus beside the project; a git worktree elsewhere falls back to the machine's shared copy
+SHARED_CORPUS = next((p for p in (REPO.parent / "shared" / "data" / "speechocean762",
+                                  Path("/work/shared/data/speechocean762")) if (p / "train" / "wav.scp").is_file()),
+                     REPO.parent / "shared" / "data" / "speechocean762")
 
 torch.set_num_threads(1)
 
