@@ -6,9 +6,9 @@ corpus.  From it and a round number, :class:`Experiment` decides what the method
 commands (``spkssl train/cluster/extract/score/report --exp ...``) read and write,
 so no config value has to travel through the shell:
 
-* **round 0** trains ``rounds.round0_objective``: ``contrastive`` (no labels), or
-  ``supervised``, a classification on the cut set's true speakers (the reference,
-  never the method).  An unlabelled round 0 trains ``train.round0_epochs`` epochs
+* **round 0** trains ``rounds.round0_objective``: ``contrastive`` (NT-Xent, no
+  labels), ``dino`` (self-distillation, no labels), or ``supervised``, a
+  classification on the cut set's true speakers (the reference, never the method).  An unlabelled round 0 trains ``train.round0_epochs`` epochs
   (0: ``train.epochs``).
 * **round r >= 1** clusters round r-1's training embeddings into
   ``round<r>/pseudo/`` and trains a classifier on those pseudo labels for
@@ -44,7 +44,7 @@ from typing import Any, Iterable
 from spkssl.config import load_config
 
 #: what ``rounds.round0_objective`` may say, and the training objective it means
-ROUND0_OBJECTIVES = {"contrastive": "contrastive", "supervised": "classification"}
+ROUND0_OBJECTIVES = {"contrastive": "contrastive", "dino": "dino", "supervised": "classification"}
 SYSTEM_RE = re.compile(r"^(baseline|round(\d+))$")
 
 

@@ -33,6 +33,13 @@ def test_round0_epochs_zero_means_train_epochs_and_from_scratch_rounds(tmp_path:
     assert exp.train_plan(0).epochs == 8 and exp.train_plan(1).init_from is None
 
 
+def test_dino_round0_is_unlabelled_and_takes_round0_epochs(tmp_path: Path) -> None:
+    exp = _exp(tmp_path, "rounds.round0_objective=dino", "train.round0_epochs=16")
+    plan = exp.train_plan(0)
+    assert (plan.objective, plan.labels, plan.epochs, plan.init_from) == ("dino", "none", 16, None)
+    assert exp.train_plan(1).objective == "classification"
+
+
 def test_supervised_reference_is_a_classification_round_on_true_labels(tmp_path: Path) -> None:
     exp = _exp(tmp_path, "rounds.round0_objective=supervised", "train.round0_epochs=16", "rounds.num_rounds=0")
     plan = exp.train_plan(0)
@@ -60,7 +67,7 @@ def test_systems(tmp_path: Path) -> None:
 @pytest.mark.parametrize("overrides, call, message", [
     (["train.round0_epochs=2.5"], lambda e: e.train_plan(0), "'train.round0_epochs' must be a whole number"),
     (["train.epochs=abc"], lambda e: e.train_plan(1), "'train.epochs' must be a whole number >= 1, got 'abc'"),
-    (["rounds.round0_objective=dino"], lambda e: e.train_plan(0), "'rounds.round0_objective' must be one of"),
+    (["rounds.round0_objective=byol"], lambda e: e.train_plan(0), "'rounds.round0_objective' must be one of"),
     ([], lambda e: e.train_plan(4), r"round 4 is outside 0\.\.3"),
     ([], lambda e: e.system("round9"), r"round 9 is outside"),
     ([], lambda e: e.system("last"), "unknown system 'last'"),
