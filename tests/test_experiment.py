@@ -40,6 +40,16 @@ def test_dino_round0_is_unlabelled_and_takes_round0_epochs(tmp_path: Path) -> No
     assert exp.train_plan(1).objective == "classification"
 
 
+def test_round0_overrides_reach_an_unlabelled_round0_only(tmp_path: Path) -> None:
+    exp = _exp(tmp_path, "rounds.round0_objective=dino", "train.lr=0.1",
+               "rounds.round0_overrides=[train.lr=0.075, train.warmup_epochs=20, loss.dino.out_dim=4096]")
+    r0, r1 = exp.train_config(exp.train_plan(0)), exp.train_config(exp.train_plan(1))
+    assert (r0["train"]["lr"], r0["train"]["warmup_epochs"], r0["loss"]["dino"]["out_dim"]) == (0.075, 20, 4096)
+    assert r1["train"]["lr"] == 0.1 and exp.cfg["train"]["lr"] == 0.1
+    sup = _exp(tmp_path / "sup", "rounds.round0_objective=supervised", "rounds.round0_overrides=[train.lr=0.5]")
+    assert sup.train_config(sup.train_plan(0))["train"]["lr"] == load_config(None)["train"]["lr"]
+
+
 def test_supervised_reference_is_a_classification_round_on_true_labels(tmp_path: Path) -> None:
     exp = _exp(tmp_path, "rounds.round0_objective=supervised", "train.round0_epochs=16", "rounds.num_rounds=0")
     plan = exp.train_plan(0)
@@ -77,6 +87,15 @@ def test_systems(tmp_path: Path) -> None:
 def test_errors_name_the_key(tmp_path: Path, overrides, call, message) -> None:
     with pytest.raises(ExperimentError, match=message):
         call(_exp(tmp_path, *overrides))
+
+
+@pytest.mark.parametrize("value, message", [
+    ("[train.lrr=0.1]", r"'rounds.round0_overrides': unknown config key 'train.lrr' \(did you mean 'lr'\?\)"),
+    ("train.lr=0.1", "must be a list of 'a.b=v' strings"),
+])
+def test_bad_round0_overrides_are_named_when_the_experiment_opens(tmp_path: Path, value: str, message: str) -> None:
+    with pytest.raises(ExperimentError, match=message):
+        _exp(tmp_path, f"rounds.round0_overrides={value}")
 
 
 def test_missing_config_says_how_to_make_it(tmp_path: Path) -> None:
