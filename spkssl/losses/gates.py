@@ -17,9 +17,10 @@ classification head (:meth:`spkssl.losses.margin.MarginHead.per_sample`):
 Every gate is open (all samples train) for the first ``gate_warmup_epochs`` epochs:
 the network must first fit the labels before its losses tell clean from noisy
 (LGL trains ungated until the validation EER stops improving).  Each gate counts,
-per epoch, the fraction of samples kept and corrected (:meth:`LossGate.end_epoch`);
-its state (counts, the losses of the running epoch, the mixture, the history) is
-part of the full-state checkpoint (:meth:`LossGate.state_dict`).
+per epoch, the fraction of samples kept and corrected (:meth:`LossGate.end_epoch`, over
+every DDP rank); its state (counts, the losses of the running epoch, the mixture, the
+history) is part of the full-state checkpoint (:meth:`LossGate.state_dict`; the running
+epoch's share is per rank, see :mod:`spkssl.utils.collective`).
 
 Example:
     >>> import torch
@@ -38,7 +39,7 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
-from spkssl.utils.collective import all_gather_1d, all_sum
+from spkssl.utils.collective import all_gather_1d, all_sum, own_share
 from spkssl.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -127,7 +128,7 @@ class LossGate:
         """Restore :meth:`state_dict`; a state of another gate is an error."""
         if state.get("gate") != self.name:
             raise ValueError(f"checkpoint has loss gate {state.get('gate')!r}, this run has {self.name!r}")
-        self.counts = [float(v) for v in state["counts"]]
+        self.counts = [float(v) for v in state["counts"]] if own_share() else [0.0, 0.0, 0.0]
         self.history = [dict(h) for h in state["history"]]
 
 
@@ -241,7 +242,7 @@ class DynamicLossGate(LossGate):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         super().load_state_dict(state)
         self.mixture = None if state["mixture"] is None else dict(state["mixture"])
-        self.epoch_losses = [state["epoch_losses"].float().cpu()]
+        self.epoch_losses = [state["epoch_losses"].float().cpu()] if own_share() else []
 
 
 GATES: dict[str, type[LossGate]] = {g.name: g for g in (LossGate, LossGatedLearning, DynamicLossGate)}

@@ -25,6 +25,11 @@ def collective_device() -> torch.device | None:
     return torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
 
 
+def own_share() -> bool:
+    """True where a checkpoint's running (per-rank) statistics are this process's own: rank 0, or no process group."""
+    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+
+
 def all_sum(values: list[float]) -> list[float]:
     """Element-wise sum of ``values`` over the ranks (``values`` themselves without a process group)."""
     device = collective_device()

@@ -33,7 +33,7 @@ from spkssl.features.batch_frontend import BatchFrontend
 from spkssl.losses import build_dino_loss
 from spkssl.training.data import MultiCropMaker, SegmentMaker, Views, collate_views
 from spkssl.training.objectives.base import Objective
-from spkssl.utils.collective import all_sum
+from spkssl.utils.collective import all_sum, own_share
 from spkssl.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -143,6 +143,8 @@ class DINOObjective(Objective):
         if set(state) != {"sums", "steps", "history"}:
             raise ValueError(f"dino objective state must hold sums, steps and history, got {sorted(state)}")
         self.sums, self.steps = [float(v) for v in state["sums"]], int(state["steps"])
+        if not own_share():  # rank 0's share of the running epoch is its own
+            self.sums, self.steps = [0.0] * len(STATS), 0
         self.history = [dict(h) for h in state["history"]]
 
     def summary(self) -> dict[str, Any]:
