@@ -44,7 +44,7 @@ from spkssl.data.audio import load_cut_audio
 from spkssl.features.batch_frontend import BatchFrontend
 from spkssl.features.frontend import FeatureFrontend
 from spkssl.training.audio import TrainingAudio
-from spkssl.training.data import SegmentDataset, collate_segments
+from spkssl.training.data import SegmentDataset, SegmentMaker, collate_segments
 
 HERE = Path(__file__).resolve()
 CORPUS_CANDIDATES = (HERE.parents[2] / "shared" / "data" / "speechocean762", Path("/work/shared/data/speechocean762"))
@@ -88,7 +88,8 @@ def old_path(cuts, cfg, augmentor: Augmentor, items: list[tuple[int, int]]) -> t
 def new_path(audio: TrainingAudio, cfg, augmentor: Augmentor, items: list[tuple[int, int]],
              batch_size: int) -> tuple[int, float]:
     """Segments made and seconds taken by the batched path (items, collate, BatchFrontend)."""
-    ds = SegmentDataset(audio, cfg, augmentor, per_item=int(cfg["train"]["num_segments"]))
+    ds = SegmentDataset(audio, SegmentMaker(cfg, augmentor, per_item=int(cfg["train"]["num_segments"])),
+                        seed=int(cfg["train"]["seed"]))
     front = BatchFrontend(cfg["features"])
     t0, n = time.perf_counter(), 0
     for s in range(0, len(items), batch_size):

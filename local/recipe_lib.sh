@@ -83,12 +83,14 @@ mark_stage_done() {
   mv -f "$marker.tmp.$$" "$marker"
 }
 
+_recipe_lib_locks=()
 lock_experiment() {
   [ $# -eq 1 ] && [ -n "$1" ] || die "usage: lock_experiment DIR"
   mkdir -p "$1"
-  _recipe_lib_lock=${1%/}/.lock
-  exec {_recipe_lib_lock_fd}<>"$_recipe_lib_lock"
-  # flock on the descriptor this shell keeps: held until the recipe exits, however it exits
-  "${SPKSSL_PYTHON:-python3}" -m spkssl.utils.lock "$_recipe_lib_lock_fd" "$_recipe_lib_lock" "$$" || exit 1
-  trap ': > "$_recipe_lib_lock"' EXIT  # a clean exit leaves no holder's name behind
+  local lock=${1%/}/.lock fd
+  exec {fd}<>"$lock"
+  # flock on a descriptor this shell keeps: held until the recipe exits, however it exits
+  "${SPKSSL_PYTHON:-python3}" -m spkssl.utils.lock "$fd" "$lock" "$$" || exit 1
+  _recipe_lib_locks+=("$lock")
+  trap 'for l in "${_recipe_lib_locks[@]}"; do : > "$l"; done' EXIT  # a clean exit leaves no holder's name behind
 }

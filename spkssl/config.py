@@ -34,6 +34,11 @@ from spkssl.utils.io import write_text_atomic
 
 CONFIG_DIR = Path(__file__).with_name("configs")
 FREE_FORM_KEYS = {"kwargs", "extra", "trials", "val_trials"}
+#: what a repetition seed (``spkssl config resolve --seed S``, ``run.sh --seeds``) offsets: all that is
+#: random in training (initialisation, order, augmentation draws) and in k-means.  Data preparation
+#: (``synth.seed``, ``data.validation.seed``, the generated augmentation sources) stays fixed, so every
+#: repetition trains on the same data and is scored on the same trials.
+REPETITION_SEED_KEYS = ("train.seed", "cluster.seed")
 
 
 class ConfigError(ValueError):
@@ -182,6 +187,28 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -
     cfg = resolve_config(path, overrides)
     check_config(cfg)
     return cfg
+
+
+def with_repetition_seed(cfg: Mapping[str, Any], seed: int) -> dict[str, Any]:
+    """A copy of ``cfg`` for repetition ``seed``: ``seed`` added to every key of :data:`REPETITION_SEED_KEYS`.
+
+    Repetition 0 is ``cfg`` itself, so a one-seed run and seed 0 of ``--seeds "0 1 2"`` draw alike.
+
+    >>> cfg = load_config(None, ["train.seed=10", "cluster.seed=0"])
+    >>> rep = with_repetition_seed(cfg, 2)
+    >>> rep["train"]["seed"], rep["cluster"]["seed"], rep["data"]["validation"]["seed"] == cfg["data"]["validation"]["seed"]
+    (12, 2, True)
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"a repetition seed must be a whole number >= 0, got {seed!r}")
+    out = copy.deepcopy(dict(cfg))
+    for dotted in REPETITION_SEED_KEYS:
+        section, key = dotted.split(".")
+        value = out[section][key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"config key '{dotted}' must be a whole number to take a repetition seed, got {value!r}")
+        out[section][key] = value + seed
+    return out
 
 
 def save_config(cfg: Mapping[str, Any], path: str | Path) -> None:

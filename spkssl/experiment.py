@@ -6,10 +6,11 @@ corpus.  From it and a round number, :class:`Experiment` decides what the method
 commands (``spkssl train/cluster/extract/score/report --exp ...``) read and write,
 so no config value has to travel through the shell:
 
-* **round 0** trains ``rounds.round0_objective``: ``contrastive`` (no labels), or
-  ``supervised``, a classification on the cut set's true speakers (the reference,
-  never the method).  An unlabelled round 0 trains ``train.round0_epochs`` epochs
-  (0: ``train.epochs``).
+* **round 0** trains ``rounds.round0_objective``: ``contrastive`` (NT-Xent, no
+  labels), ``dino`` (self-distillation, no labels), or ``supervised``, a
+  classification on the cut set's true speakers (the reference, never the method).  An unlabelled round 0 trains ``train.round0_epochs`` epochs
+  (0: ``train.epochs``), with ``rounds.round0_overrides`` (``a.b=v`` strings, e.g. DINO's
+  own optimiser schedule) applied to its config.
 * **round r >= 1** clusters round r-1's training embeddings into
   ``round<r>/pseudo/`` and trains a classifier on those pseudo labels for
   ``train.epochs``, warm-started from ``round<r-1>/final.pt`` when
@@ -41,10 +42,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from spkssl.config import load_config
+from spkssl.config import ConfigError, load_config, resolve_config
 
 #: what ``rounds.round0_objective`` may say, and the training objective it means
-ROUND0_OBJECTIVES = {"contrastive": "contrastive", "supervised": "classification"}
+ROUND0_OBJECTIVES = {"contrastive": "contrastive", "dino": "dino", "supervised": "classification"}
 SYSTEM_RE = re.compile(r"^(baseline|round(\d+))$")
 
 
@@ -124,6 +125,17 @@ class Experiment:
             )
         self.overrides = tuple(overrides)
         self.cfg = load_config(self.config_path, self.overrides)
+        self._round0_config()  # a bad rounds.round0_overrides entry fails every command, not only round 0's
+
+    def _round0_config(self) -> dict[str, Any]:
+        """This experiment's config with ``rounds.round0_overrides`` applied (what an unlabelled round 0 trains with)."""
+        extra = self.cfg["rounds"]["round0_overrides"]
+        if not isinstance(extra, list) or not all(isinstance(o, str) for o in extra):
+            raise ExperimentError(f"config key 'rounds.round0_overrides' must be a list of 'a.b=v' strings, got {extra!r}")
+        try:
+            return resolve_config(None, extra, base=self.cfg)
+        except ConfigError as exc:
+            raise ExperimentError(f"config key 'rounds.round0_overrides': {exc}") from exc
 
     # ------------------------------------------------------------------ inputs
     def _path(self, key: str) -> Path:
@@ -209,8 +221,9 @@ class Experiment:
                          init, self.inputs.aug_dir, "pseudo", self.inputs.train_shar)
 
     def train_config(self, plan: TrainPlan) -> dict[str, Any]:
-        """The config a round trains with: this experiment's, with ``train.epochs`` set to the plan's."""
-        cfg = copy.deepcopy(self.cfg)
+        """The config a round trains with: this experiment's (with ``rounds.round0_overrides`` for an
+        unlabelled round 0), ``train.epochs`` set to the plan's."""
+        cfg = self._round0_config() if plan.round == 0 and plan.labels == "none" else copy.deepcopy(self.cfg)
         cfg["train"]["epochs"] = plan.epochs
         return cfg
 

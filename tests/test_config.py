@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from spkssl.cli import cli
-from spkssl.config import ConfigError, diff_configs, parse_override, resolve_config
+from spkssl.config import ConfigError, diff_configs, load_config, parse_override, resolve_config, with_repetition_seed
 
 BASE = {"train": {"epochs": 2, "lr": 0.1}, "model": {"name": "tdnn", "kwargs": {}}}
 
@@ -65,6 +65,27 @@ def test_cli_resolve_refuses_changed_config(tmp_path) -> None:
     changed = runner.invoke(cli, ["config", "resolve", str(conf), str(out), "--set", "rounds.num_rounds=4"])
     assert changed.exit_code != 0 and "rounds.num_rounds" in changed.output
     assert "--overwrite" not in changed.output and "run.sh --tag" in changed.output  # what run.sh accepts
+
+
+def test_repetition_seed_offsets_the_training_and_clustering_seeds_only(tmp_path) -> None:
+    conf = tmp_path / "c.yaml"
+    conf.write_text("train:\n  seed: 100\n")
+    runner = CliRunner()
+    paths = {s: tmp_path / f"exp_seed{s}" / "config.yaml" for s in (0, 2)}
+    for s, out in paths.items():
+        assert runner.invoke(cli, ["config", "resolve", str(conf), str(out), "--seed", str(s)]).exit_code == 0
+    zero, two = (load_config(paths[s]) for s in (0, 2))
+    assert zero == load_config(conf)  # repetition 0 is the configured run
+    assert diff_configs(zero, two) == ["cluster.seed", "train.seed"]
+    assert (two["train"]["seed"], two["cluster"]["seed"]) == (102, zero["cluster"]["seed"] + 2)
+    again = runner.invoke(cli, ["config", "resolve", str(conf), str(paths[2]), "--seed", "2"])
+    assert again.exit_code == 0 and "unchanged" in again.output
+    other = runner.invoke(cli, ["config", "resolve", str(conf), str(paths[2]), "--seed", "1"])
+    assert other.exit_code != 0 and "train.seed" in other.output
+    with pytest.raises(ConfigError, match="repetition seed must be a whole number >= 0"):
+        with_repetition_seed(zero, -1)
+    with pytest.raises(ConfigError, match="'train.seed' must be an integer, got None"):
+        with_repetition_seed(load_config(None, ["train.seed=null"]), 1)
 
 
 def test_cli_get(tmp_path) -> None:

@@ -34,6 +34,23 @@ def test_round0_epochs_zero_means_train_epochs_and_from_scratch_rounds(tmp_path:
     assert exp.train_plan(0).epochs == 8 and exp.train_plan(1).init_from is None
 
 
+def test_dino_round0_is_unlabelled_and_takes_round0_epochs(tmp_path: Path) -> None:
+    exp = _exp(tmp_path, "rounds.round0_objective=dino", "train.round0_epochs=16")
+    plan = exp.train_plan(0)
+    assert (plan.objective, plan.labels, plan.epochs, plan.init_from) == ("dino", "none", 16, None)
+    assert exp.train_plan(1).objective == "classification"
+
+
+def test_round0_overrides_reach_an_unlabelled_round0_only(tmp_path: Path) -> None:
+    exp = _exp(tmp_path, "rounds.round0_objective=dino", "train.lr=0.1",
+               "rounds.round0_overrides=[train.lr=0.075, train.warmup_epochs=20, loss.dino.out_dim=4096]")
+    r0, r1 = exp.train_config(exp.train_plan(0)), exp.train_config(exp.train_plan(1))
+    assert (r0["train"]["lr"], r0["train"]["warmup_epochs"], r0["loss"]["dino"]["out_dim"]) == (0.075, 20, 4096)
+    assert r1["train"]["lr"] == 0.1 and exp.cfg["train"]["lr"] == 0.1
+    sup = _exp(tmp_path / "sup", "rounds.round0_objective=supervised", "rounds.round0_overrides=[train.lr=0.5]")
+    assert sup.train_config(sup.train_plan(0))["train"]["lr"] == load_config(None)["train"]["lr"]
+
+
 def test_supervised_reference_is_a_classification_round_on_true_labels(tmp_path: Path) -> None:
     exp = _exp(tmp_path, "rounds.round0_objective=supervised", "train.round0_epochs=16", "rounds.num_rounds=0")
     plan = exp.train_plan(0)
@@ -61,7 +78,7 @@ def test_systems(tmp_path: Path) -> None:
 @pytest.mark.parametrize("override, message", [
     ("train.round0_epochs=2.5", "'train.round0_epochs' must be an integer >= 0, got 2.5"),
     ("train.epochs=abc", "'train.epochs' must be an integer >= 1, got 'abc'"),
-    ("rounds.round0_objective=dino", "'rounds.round0_objective' must be one of contrastive, supervised"),
+    ("rounds.round0_objective=byol", "'rounds.round0_objective' must be one of contrastive, dino, supervised"),
     ("inputs.eval_cuts=null", "'inputs.eval_cuts' must be a string, got None"),
 ])
 def test_a_hand_edited_config_yaml_is_checked_when_the_experiment_opens(tmp_path: Path, override, message) -> None:
@@ -83,6 +100,15 @@ def test_a_hand_edited_config_yaml_is_checked_when_the_experiment_opens(tmp_path
 def test_errors_name_the_key(tmp_path: Path, overrides, call, message) -> None:
     with pytest.raises(ExperimentError, match=message):
         call(_exp(tmp_path, *overrides))
+
+
+@pytest.mark.parametrize("value, message", [
+    ("[train.lrr=0.1]", r"'rounds.round0_overrides': unknown config key 'train.lrr' \(did you mean 'lr'\?\)"),
+    ("train.lr=0.1", "'rounds.round0_overrides' must be a list whose items are each a string"),
+])
+def test_bad_round0_overrides_are_named_when_the_experiment_opens(tmp_path: Path, value: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):  # ExperimentError, or ConfigError from the schema
+        _exp(tmp_path, f"rounds.round0_overrides={value}")
 
 
 def test_missing_config_says_how_to_make_it(tmp_path: Path) -> None:

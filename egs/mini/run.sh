@@ -8,6 +8,7 @@
 #   ./run.sh                                   # every stage
 #   ./run.sh --overrides "synth.num_train_speakers=80 synth.seed=1" --corpus-dir data/synth80 --tag mini80
 #   ./run.sh --supervised true                 # reference: round 0 on the TRUE labels
+#   ./run.sh --seeds "0 1 2"                   # three repetitions and their mean ± std (exp/<tag>_seeds)
 #   ./run.sh --help                            # every option
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -22,6 +23,7 @@ conf=conf/mini.yaml
 overrides=          # config overrides, e.g. "train.epochs=2 rounds.num_rounds=1"
 tag=mini
 supervised=false    # true: the reference, round 0 trained on the TRUE labels, in exp/<tag>_supervised
+seeds=              # e.g. "0 1 2": one experiment per repetition seed S, exp/<tag>_seed<S> (train.seed and cluster.seed + S); stage 7 adds their mean ± std in exp/<tag>_seeds
 nj=2                # parallel jobs for fbank and extraction
 ngpu=0              # 0: CPU; 1: one GPU; N > 1: DDP over N GPUs of this node
 start_round=1       # first pseudo-label round of stage 6
@@ -31,19 +33,35 @@ exp_root=exp        # experiments go to <exp-root>/<tag>
 . parse_options.sh
 . recipe_lib.sh
 
-exp=$exp_root/$tag
 if [ "$supervised" = true ]; then
-  exp=${exp}_supervised
-  overrides="rounds.round0_objective=supervised rounds.num_rounds=0 $overrides"
+  overrides="$overrides rounds.round0_objective=supervised rounds.num_rounds=0"  # last: the reference has no rounds
 fi
 set_args=()
 for o in $overrides; do set_args+=(--set "$o"); done
-lock_experiment "$exp"  # one run per experiment folder: a second one stops, naming this one
-spkssl config resolve \
-  "$conf" \
-  "$exp/config.yaml" \
-  --set "inputs.data_dir=$data_dir" \
-  "${set_args[@]}"
+# One experiment, or one per repetition seed (--seeds), each with its resolved config.
+runs=()
+for seed in ${seeds:-none}; do
+  exp=$exp_root/$tag
+  seed_args=()
+  if [ "$seed" != none ]; then
+    exp=${exp}_seed$seed
+    seed_args=(--seed "$seed")
+  fi
+  if [ "$supervised" = true ]; then
+    exp=${exp}_supervised
+  fi
+  runs+=("$exp")
+  lock_experiment "$exp"  # one run per experiment folder: a second one stops, naming this one
+  spkssl config resolve \
+    "$conf" \
+    "$exp/config.yaml" \
+    --set "inputs.data_dir=$data_dir" \
+    "${seed_args[@]}" \
+    "${set_args[@]}"
+done
+seeds_dir=$exp_root/${tag}_seeds
+[ "$supervised" = true ] && seeds_dir=$exp_root/${tag}_supervised_seeds
+exp=${runs[0]}  # stages 0-3 read its config: data and features, the same for every seed
 
 if stage_enabled 0 && ! stage_done "$corpus_dir" synth; then
   log "Stage 0: synthesising the corpus (config section synth) into $corpus_dir"
@@ -99,68 +117,83 @@ fi
 
 # ==== method stages 4-7: the same calls in every recipe (tests/recipes/test_recipe_shape.py) ====
 # Each command reads $exp/config.yaml; spkssl/experiment.py decides what round r trains on.
+# The stages run for each experiment of $runs in turn: one, or one per --seeds repetition.
 
-if stage_enabled 4 && ! stage_done "$exp/round0" train; then
-  log "Stage 4: round 0 (rounds.round0_objective) into $exp/round0; log: $exp/round0/log/train.log"
-  $cuda_cmd "$exp/round0/log/train.log" \
-    spkssl train \
-      --exp "$exp" \
-      --round 0 \
-      --ngpu "$ngpu" \
-      --force "$force"
-  mark_stage_done "$exp/round0" train
-fi
-
-if stage_enabled 5 && ! stage_done "$exp/round0" scored; then
-  log "Stage 5: embed the training and test cuts with the log-mel baseline and round 0; score every trial list"
-  for system in baseline round0; do
-    spkssl extract \
-      --exp "$exp" \
-      --system "$system" \
-      --nj "$nj" \
-      --cmd "$extract_cmd" \
-      --force "$force"
-    spkssl score \
-      --exp "$exp" \
-      --system "$system"
-  done
-  mark_stage_done "$exp/round0" scored
-fi
-
-if stage_enabled 6; then
-  for r in $(seq "$start_round" "$(spkssl config get "$exp/config.yaml" rounds.num_rounds)"); do
-    if stage_done "$exp/round$r" round; then
-      log "Stage 6: round $r already finished ($exp/round$r/.round.done)"
-      continue
-    fi
-    log "Stage 6: round $r: cluster round $((r - 1)) embeddings into pseudo speakers, train on them, embed, score"
-    spkssl cluster \
-      --exp "$exp" \
-      --round "$r" \
-      --force "$force"
-    $cuda_cmd "$exp/round$r/log/train.log" \
+for exp in "${runs[@]}"; do
+  if stage_enabled 4 && ! stage_done "$exp/round0" train; then
+    log "Stage 4: round 0 (rounds.round0_objective) into $exp/round0; log: $exp/round0/log/train.log"
+    $cuda_cmd "$exp/round0/log/train.log" \
       spkssl train \
         --exp "$exp" \
-        --round "$r" \
+        --round 0 \
         --ngpu "$ngpu" \
         --force "$force"
-    spkssl extract \
-      --exp "$exp" \
-      --system "round$r" \
-      --nj "$nj" \
-      --cmd "$extract_cmd" \
-      --force "$force"
-    spkssl score \
-      --exp "$exp" \
-      --system "round$r"
-    mark_stage_done "$exp/round$r" round
-  done
-fi
+    mark_stage_done "$exp/round0" train
+  fi
 
-if stage_enabled 7; then
-  log "Stage 7: $exp/RESULTS*.md and plots over every round"
+  if stage_enabled 5 && ! stage_done "$exp/round0" scored; then
+    log "Stage 5: embed the training and test cuts with the log-mel baseline and round 0; score every trial list"
+    for system in baseline round0; do
+      spkssl extract \
+        --exp "$exp" \
+        --system "$system" \
+        --nj "$nj" \
+        --cmd "$extract_cmd" \
+        --force "$force"
+      spkssl score \
+        --exp "$exp" \
+        --system "$system"
+    done
+    mark_stage_done "$exp/round0" scored
+  fi
+
+  if stage_enabled 6; then
+    for r in $(seq "$start_round" "$(spkssl config get "$exp/config.yaml" rounds.num_rounds)"); do
+      if stage_done "$exp/round$r" round; then
+        log "Stage 6: round $r already finished ($exp/round$r/.round.done)"
+        continue
+      fi
+      log "Stage 6: round $r: cluster round $((r - 1)) embeddings into pseudo speakers, train on them, embed, score"
+      spkssl cluster \
+        --exp "$exp" \
+        --round "$r" \
+        --force "$force"
+      $cuda_cmd "$exp/round$r/log/train.log" \
+        spkssl train \
+          --exp "$exp" \
+          --round "$r" \
+          --ngpu "$ngpu" \
+          --force "$force"
+      spkssl extract \
+        --exp "$exp" \
+        --system "round$r" \
+        --nj "$nj" \
+        --cmd "$extract_cmd" \
+        --force "$force"
+      spkssl score \
+        --exp "$exp" \
+        --system "round$r"
+      mark_stage_done "$exp/round$r" round
+    done
+  fi
+
+  if stage_enabled 7; then
+    log "Stage 7: $exp/RESULTS*.md and plots over every round"
+    spkssl report \
+      --exp "$exp" \
+      --reference "supervised (true labels)=${exp}_supervised" \
+      --force "$force"
+  fi
+done
+
+if stage_enabled 7 && [ "${#runs[@]}" -gt 1 ]; then
+  log "Stage 7: mean ± std over ${runs[*]} into $seeds_dir"
+  report_args=()
+  for exp in "${runs[@]}"; do
+    report_args+=(--exp "$exp" --reference "supervised (true labels)=${exp}_supervised")
+  done
   spkssl report \
-    --exp "$exp" \
-    --reference "supervised (true labels)=${exp}_supervised" \
+    "${report_args[@]}" \
+    --out-dir "$seeds_dir" \
     --force "$force"
 fi

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 import yaml
 
-from spkssl.config import ConfigError, diff_configs, load_config, save_config
+from spkssl.config import REPETITION_SEED_KEYS, ConfigError, diff_configs, load_config, save_config, with_repetition_seed
 
 
 @click.group("config")
@@ -18,14 +18,16 @@ def config_group() -> None:
 @click.argument("conf", type=click.Path(exists=True, dir_okay=False))
 @click.argument("out", type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, help="Override, e.g. --set train.epochs=5")
+@click.option("--seed", type=click.IntRange(min=0), default=None,
+              help=f"Repetition seed S: add S to {' and '.join(REPETITION_SEED_KEYS)} (run.sh --seeds; 0 = as configured).")
 @click.option(
     "--overwrite/--no-overwrite",
     default=False,
     show_default=True,
     help="Replace an existing OUT that differs (by default that is an error).",
 )
-def resolve(conf: str, out: str, overrides: tuple[str, ...], overwrite: bool) -> None:
-    """Merge package defaults, CONF and --set overrides; write OUT (YAML).
+def resolve(conf: str, out: str, overrides: tuple[str, ...], seed: int | None, overwrite: bool) -> None:
+    """Merge package defaults, CONF and --set overrides (then --seed); write OUT (YAML).
 
     An experiment keeps one resolved config: if OUT exists with different
     values, the command fails and names the keys that differ, so a rerun with
@@ -33,6 +35,8 @@ def resolve(conf: str, out: str, overrides: tuple[str, ...], overwrite: bool) ->
     """
     try:
         cfg = load_config(conf, overrides)
+        if seed is not None:
+            cfg = with_repetition_seed(cfg, seed)
         if Path(out).exists() and not overwrite:
             old = load_config(out)
             diff = diff_configs(old, cfg)

@@ -3,8 +3,13 @@
 - ``build_contrastive_loss(cfg["loss"]["contrastive"])``: round 0, embeddings
   ``[B, K, E]`` (K segments per cut) → scalar loss (``ntxent``).
 - ``build_classification_loss(cfg["loss"]["classification"], embed_dim, num_classes)``:
-  pseudo-label rounds, ``(emb[B, E], labels[B]) → (loss, logits)`` with
-  ``set_progress(epoch)`` for margin warm-up (``aam`` or ``softmax``).
+  pseudo-label rounds, ``(emb[B, E], labels[B]) → (loss, logits)`` and
+  ``per_sample`` (the loss of each sample, for a loss gate) with
+  ``set_progress(epoch)`` for margin warm-up (``aam``, ``softmax`` or ``subcenter_aam``).
+- ``build_gate(cfg["loss"]["classification"])``: which samples of a batch train
+  (``none``, ``lgl``, ``dlg_lc``; :mod:`spkssl.losses.gates`).
+- ``build_dino_loss(cfg["loss"]["dino"], embed_dim, epochs)``: DINO round 0, student
+  head + EMA teacher + centre (:mod:`spkssl.losses.dino`).
 
 Example:
     >>> import torch
@@ -24,19 +29,27 @@ from typing import Any, Mapping
 import torch.nn as nn
 
 from spkssl.config import with_defaults
-from spkssl.losses.margin import AAMSoftmax, SoftmaxLoss
+from spkssl.losses.dino import DINOLoss
+from spkssl.losses.gates import LossGate, build_gate
+from spkssl.losses.margin import AAMSoftmax, MarginHead, SoftmaxLoss, SubCenterAAM
 from spkssl.losses.ntxent import NTXentLoss
 
 __all__ = [
     "AAMSoftmax",
+    "DINOLoss",
+    "LossGate",
+    "MarginHead",
     "NTXentLoss",
     "SoftmaxLoss",
+    "SubCenterAAM",
     "build_classification_loss",
     "build_contrastive_loss",
+    "build_dino_loss",
+    "build_gate",
 ]
 
 CONTRASTIVE = ("ntxent",)
-CLASSIFICATION = ("aam", "softmax")
+CLASSIFICATION = ("aam", "softmax", "subcenter_aam")
 
 
 def build_contrastive_loss(cfg: Mapping[str, Any]) -> nn.Module:
@@ -51,25 +64,32 @@ def build_contrastive_loss(cfg: Mapping[str, Any]) -> nn.Module:
     raise ValueError(f"unknown contrastive loss '{name}'; known: {list(CONTRASTIVE)}")
 
 
-def build_classification_loss(cfg: Mapping[str, Any], embed_dim: int, num_classes: int) -> nn.Module:
+def build_classification_loss(cfg: Mapping[str, Any], embed_dim: int, num_classes: int) -> MarginHead:
     """Classification head + loss named by ``cfg["name"]`` over ``num_classes`` (pseudo) speakers.
 
     ``aam`` reads ``margin``, ``scale``, ``margin_warmup_epochs`` and ``easy_margin``;
-    ``softmax`` reads nothing else.  Missing keys take the package defaults.
+    ``subcenter_aam`` those and ``subcenters``; ``softmax`` reads nothing else.
+    Missing keys take the package defaults.
     """
     if num_classes < 2:
         raise ValueError(f"a classification loss needs at least 2 classes, got {num_classes}")
     cfg = with_defaults("loss", {"classification": cfg})["classification"]
     name = cfg["name"]
-    if name == "aam":
-        return AAMSoftmax(
-            embed_dim,
-            num_classes,
-            margin=float(cfg["margin"]),
-            scale=float(cfg["scale"]),
-            margin_warmup_epochs=float(cfg["margin_warmup_epochs"]),
-            easy_margin=bool(cfg["easy_margin"]),
-        )
     if name == "softmax":
         return SoftmaxLoss(embed_dim, num_classes)
-    raise ValueError(f"unknown classification loss '{name}'; known: {list(CLASSIFICATION)}")
+    if name not in CLASSIFICATION:
+        raise ValueError(f"unknown classification loss '{name}'; known: {list(CLASSIFICATION)}")
+    aam = dict(margin=float(cfg["margin"]), scale=float(cfg["scale"]),
+               margin_warmup_epochs=float(cfg["margin_warmup_epochs"]), easy_margin=bool(cfg["easy_margin"]))
+    if name == "subcenter_aam":
+        return SubCenterAAM(embed_dim, num_classes, int(cfg["subcenters"]), **aam)
+    return AAMSoftmax(embed_dim, num_classes, **aam)
+
+
+def build_dino_loss(cfg: Mapping[str, Any], embed_dim: int, epochs: int) -> DINOLoss:
+    """The DINO loss (student head, teacher, centre) of a ``loss.dino`` section for a round of ``epochs``.
+
+    Missing keys take the package defaults; bind the network with ``loss.bind(model)`` before use.
+    """
+    cfg = with_defaults("loss", {"dino": cfg})["dino"]
+    return DINOLoss(embed_dim, cfg, epochs)

@@ -25,34 +25,36 @@ log = get_logger(__name__)
 BASELINE_LABEL = "untrained log-mel stats"
 
 
-def _reference(spec: str) -> tuple[str, Path]:
+def parse_reference(spec: str) -> tuple[str, Path]:
     label, sep, path = spec.partition("=")
     if not sep or not label.strip() or not path.strip():
         raise ReportError(f"reference '{spec}' must look like LABEL=exp/<other-tag>")
     return label.strip(), Path(path.strip())
 
 
-def report_outputs(exp: Experiment) -> list[tuple[str, Path, Path]]:
-    """``(list name, trial list, RESULTS file)`` of every list the report covers."""
+def report_outputs(exp: Experiment, out_dir: Path | None = None) -> list[tuple[str, Path, Path]]:
+    """``(list name, trial list, RESULTS file)`` of every list the report covers (files in ``out_dir``, default the experiment)."""
     lists = list(exp.inputs.trials.items()) + list(exp.inputs.val_trials.items())
-    return [(name, path, exp.root / ("RESULTS.md" if i == 0 else f"RESULTS_{name}.md"))
+    root = exp.root if out_dir is None else Path(out_dir)
+    return [(name, path, root / ("RESULTS.md" if i == 0 else f"RESULTS_{name}.md"))
             for i, (name, path) in enumerate(lists)]
 
 
-def _up_to_date(exp: Experiment, outputs: Sequence[Path], references: Sequence[Path]) -> bool:
+def up_to_date(outputs: Sequence[Path], roots: Sequence[Path]) -> bool:
+    """True when every output exists and is newer than every score under the experiment folders ``roots``."""
     if not outputs or not all(p.is_file() for p in outputs):
         return False
     oldest = min(p.stat().st_mtime for p in outputs)
-    scores = [p for root in (exp.root, *references) for p in root.glob("*/scores/*.json")]
+    scores = [p for root in roots for p in Path(root).glob("*/scores/*.json")]
     return all(p.stat().st_mtime < oldest for p in scores)
 
 
 def report_experiment(exp: Experiment, references: Sequence[str] = (), force: bool = False) -> list[str]:
     """Write every RESULTS file of ``exp`` (see the module doc); return their texts (empty when up to date)."""
-    refs = [_reference(s) for s in references]
+    refs = [parse_reference(s) for s in references]
     backend = exp.cfg["score"]["backends"][0]
     outputs = report_outputs(exp)
-    if not force and _up_to_date(exp, [out for _, _, out in outputs], [p for _, p in refs]):
+    if not force and up_to_date([out for _, _, out in outputs], [exp.root, *(p for _, p in refs)]):
         log.info("%s: every RESULTS file is newer than every score; skipping (force to rewrite)", exp.root)
         return []
     texts = []

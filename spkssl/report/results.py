@@ -110,12 +110,17 @@ def _num(v: Any, fmt: str) -> str:
     return format(v, fmt) if isinstance(v, (int, float)) else "-"
 
 
+def cluster_nmi(c: dict[str, Any] | None) -> float | None:
+    """NMI of a round's pseudo labels against the true speakers (all utterances, before purification), if recorded."""
+    tm = (c or {}).get("true_label_metrics") or {}
+    nmi = (tm.get("all_before_purification") or {}).get("nmi")
+    return float(nmi) if isinstance(nmi, (int, float)) else None
+
+
 def _cluster_cells(c: dict[str, Any] | None) -> list[str]:
     if not c:
         return ["-", "-", "-"]
-    tm = c.get("true_label_metrics") or {}
-    nmi = (tm.get("all_before_purification") or {}).get("nmi")
-    return [_num(nmi, ".3f"), _num(c.get("num_clusters"), "d"), _num(c.get("kept_fraction"), ".3f")]
+    return [_num(cluster_nmi(c), ".3f"), _num(c.get("num_clusters"), "d"), _num(c.get("kept_fraction"), ".3f")]
 
 
 def results_markdown(

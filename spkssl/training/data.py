@@ -93,13 +93,16 @@ class SegmentMaker:
     ``maker(crop, rng, label)`` calls ``crop(length, rng)`` for each crop (a random-access
     read, or a crop of audio already in memory) and draws from the same ``rng`` in the
     order crop, draw, crop, draw, ...  Returns ``(crops [per_item, L], draws or None, label)``.
+    ``seconds`` (with ``key``, the config key it comes from, for errors) replaces
+    ``train.segment_seconds`` as the crop length.
     """
 
-    def __init__(self, cfg: Mapping[str, Any], augmentor: Augmentor | None, per_item: int = 1) -> None:
+    def __init__(self, cfg: Mapping[str, Any], augmentor: Augmentor | None, per_item: int = 1,
+                 seconds: float | None = None, key: str = "train.segment_seconds") -> None:
         self.sampling_rate = int(cfg["features"]["sampling_rate"])
-        seconds = float(cfg["train"]["segment_seconds"])
+        seconds = float(cfg["train"]["segment_seconds"] if seconds is None else seconds)
         if seconds <= 0:
-            raise ValueError(f"train.segment_seconds must be > 0, got {seconds}")
+            raise ValueError(f"{key} must be > 0, got {seconds}")
         self.segment_samples = int(round(seconds * self.sampling_rate))
         self.augmentor = augmentor if augmentor is not None and augmentor.enabled else None
         self.per_item = int(per_item)
@@ -112,6 +115,54 @@ class SegmentMaker:
             if self.augmentor is not None:
                 draws.append(self.augmentor.draw(self.segment_samples, rng))
         return np.stack(crops), draws if self.augmentor is not None else None, label
+
+
+class MultiCropMaker:
+    """One item of several crop lengths (DINO's multi-crop): one :class:`SegmentMaker` item per view.
+
+    The views are made in order from the same ``rng`` (so an item is the same whichever
+    worker makes it).  Returns ``(view_0_item, view_1_item, ...)``; :func:`collate_views`
+    batches each view on its own, so every view is one equal-length batch for the front-end.
+
+    >>> import numpy as np
+    >>> cfg = {"features": {"sampling_rate": 100}, "train": {"segment_seconds": 1.0}}
+    >>> maker = MultiCropMaker([SegmentMaker(cfg, None, 2, 3.0), SegmentMaker(cfg, None, 4, 2.0)])
+    >>> views = maker(lambda n, rng: np.zeros(n, np.float32), np.random.default_rng(0))
+    >>> [v[0].shape for v in views], maker.per_item
+    ([(2, 300), (4, 200)], 6)
+    """
+
+    def __init__(self, views: Sequence[SegmentMaker]) -> None:
+        if not views:
+            raise ValueError("a multi-crop item needs at least one view")
+        self.views = list(views)
+
+    @property
+    def per_item(self) -> int:
+        """Crops per item over every view."""
+        return sum(v.per_item for v in self.views)
+
+    def __call__(self, crop: Callable[[int, np.random.Generator], np.ndarray], rng: np.random.Generator,
+                 label: int | None = None) -> tuple[tuple[np.ndarray, list[AugmentDraw] | None, int | None], ...]:
+        return tuple(view(crop, rng, label) for view in self.views)
+
+
+@dataclass
+class Views:
+    """One batch per crop length of the same items (multi-crop), each a :class:`RawBatch` or :class:`FeatBatch`."""
+
+    batches: list[Any]
+
+    def to(self, device: torch.device | str, non_blocking: bool = False) -> "Views":
+        return Views([b.to(device, non_blocking=non_blocking) for b in self.batches])
+
+    def pin_memory(self) -> "Views":
+        return Views([b.pin_memory() for b in self.batches])
+
+
+def collate_views(items: list[tuple[Any, ...]]) -> Views:
+    """Pack :class:`MultiCropMaker` items into one :class:`RawBatch` per view."""
+    return Views([collate_segments([item[v] for item in items]) for v in range(len(items[0]))])
 
 
 class SegmentDataset(Dataset):

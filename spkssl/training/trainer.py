@@ -129,6 +129,7 @@ class Trainer:
                                              int(self.model.embed_dim))
         except ValueError as exc:
             raise ValueError(f"{opts.cuts}: {exc}") from exc
+        self.objective.bind(self.model)
         self.dataset = source.dataset(self.objective.make_item, self.objective.labels(source.speakers))
         self.loss, self.num_classes = self.objective.loss, self.objective.num_classes
         self.objective.prepare(self.out_dir, self.dist.is_main)
@@ -164,7 +165,8 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
             "scaler": _state(self.scaler), "epoch": self.epoch, "step": self.step,
             "sampler": {"epoch": self.epoch, "batch": self.batch_in_epoch}, "rng": rng_state(),
-            **self.objective.state(), "epoch_end_checkpoints": list(self.epoch_end_ckpts),
+            **self.objective.state(), "objective_state": self.objective.state_dict(),
+            "epoch_end_checkpoints": list(self.epoch_end_ckpts),
             "epoch_losses": list(self.epoch_losses), "loss_sum": self.loss_sum,
             "loss_count": self.loss_count, "last_loss": self.last_loss,
         }
@@ -174,6 +176,7 @@ class Trainer:
         self.objective.check_state(state, where)
         self.model.load_state_dict(state["model"])
         self.loss.load_state_dict(state["loss"])
+        self.objective.load_state_dict(state["objective_state"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         if state.get("scaler"):
@@ -205,6 +208,7 @@ class Trainer:
                 self.model.load_state_dict(payload["state_dict"], strict=True)
             except (KeyError, RuntimeError) as exc:
                 raise ValueError(f"--init-from {path}: weights do not fit this model: {exc}") from exc
+            self.objective.bind(self.model)
             log.info("initialised network weights from %s (classifier starts fresh)", path)
 
     def save(self, epoch_end: bool = False) -> Path | None:
@@ -264,6 +268,8 @@ class Trainer:
         writer.add_scalar("train/segments_per_second", seg_per_s, self.step)
         if math.isfinite(acc):
             writer.add_scalar(self.objective.accuracy_tag, acc, self.step)
+        for tag, value in self.objective.scalars().items():
+            writer.add_scalar(tag, value, self.step)
         if self.device.type == "cuda":
             writer.add_scalar("train/gpu_memory_gb", torch.cuda.max_memory_allocated(self.device) / 2**30, self.step)
 
@@ -309,10 +315,12 @@ class Trainer:
                 mean = self.loss_sum / max(1, self.loss_count)
                 self.epoch_losses.append(mean)
                 self.epoch, self.batch_in_epoch, self.loss_sum, self.loss_count = self.epoch + 1, 0, 0.0, 0
-                if writer is not None:
-                    writer.add_scalar("epoch/loss", mean, self.epoch)
-                log.info("epoch %d/%d done: mean loss %.4f, step %d, lr %.3g", self.epoch, self.epochs, mean,
-                         self.step, self.optimizer.param_groups[0]["lr"])
+                stats = {"loss": mean, **self.objective.end_epoch()}
+                for tag, value in stats.items() if writer is not None else ():
+                    writer.add_scalar(f"epoch/{tag}", value, self.epoch)
+                log.info("epoch %d/%d done: mean loss %.4f, step %d, lr %.3g%s", self.epoch, self.epochs, mean,
+                         self.step, self.optimizer.param_groups[0]["lr"],
+                         "".join(f", {k} {v:.4g}" for k, v in stats.items() if k != "loss"))
                 self.save(epoch_end=True)
                 if self.max_steps > 0 and self.step >= self.max_steps and self.epoch < self.epochs:
                     log.info("reached max_steps=%d at an epoch end; checkpoint saved", self.max_steps)

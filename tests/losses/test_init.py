@@ -9,6 +9,7 @@ from spkssl.losses import (
     AAMSoftmax,
     NTXentLoss,
     SoftmaxLoss,
+    SubCenterAAM,
     build_classification_loss,
     build_contrastive_loss,
 )
@@ -38,6 +39,8 @@ def test_partial_sections_take_the_package_defaults() -> None:
 def test_unknown_names_and_classes() -> None:
     with pytest.raises(ValueError, match="config key 'loss.contrastive.name' must be 'ntxent', got 'simclr'"):
         build_contrastive_loss({"name": "simclr"})
+    sub = build_classification_loss({"name": "subcenter_aam", "subcenters": 2}, 8, 4)
+    assert isinstance(sub, SubCenterAAM) and sub.weight.shape == (8, 8) and sub.margin == 0.2
     with pytest.raises(ValueError, match="config key 'loss.classification.name' must be one of aam, softmax"):
         build_classification_loss({"name": "cosface"}, 8, 4)
     with pytest.raises(ValueError, match="at least 2 classes"):

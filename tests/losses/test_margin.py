@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from spkssl.losses.margin import AAMSoftmax, SoftmaxLoss
+from spkssl.losses.margin import AAMSoftmax, SoftmaxLoss, SubCenterAAM
 
 
 def _cosine(head: AAMSoftmax, emb: torch.Tensor) -> torch.Tensor:
@@ -99,3 +99,46 @@ def test_bad_hyperparameters() -> None:
         AAMSoftmax(4, 3, margin=2.0)
     with pytest.raises(ValueError, match="scale"):
         AAMSoftmax(4, 3, scale=0.0)
+
+
+def test_per_sample_losses_average_to_the_loss() -> None:
+    torch.manual_seed(4)
+    emb, labels = torch.randn(6, 5), torch.tensor([0, 1, 2, 2, 1, 0])
+    for head in (AAMSoftmax(5, 3, margin=0.2, scale=32.0), SoftmaxLoss(5, 3),
+                 SubCenterAAM(5, 3, subcenters=2, margin=0.2, scale=32.0)):
+        per, logits = head.per_sample(emb, labels)
+        loss, logits2 = head(emb, labels)
+        assert per.shape == (6,) and bool((per >= 0).all())
+        torch.testing.assert_close(per.mean(), loss)
+        torch.testing.assert_close(logits, logits2)
+
+
+def test_subcenter_aam_scores_the_nearest_subcentre() -> None:
+    torch.manual_seed(5)
+    k, c, e = 3, 4, 6
+    head = SubCenterAAM(e, c, subcenters=k, margin=0.2, scale=32.0)
+    assert head.weight.shape == (c * k, e)
+    emb, labels = torch.randn(7, e), torch.randint(0, c, (7,))
+    every = F.normalize(emb, dim=-1) @ F.normalize(head.weight, dim=-1).t()
+    nearest = every.view(7, c, k).amax(-1)
+    per, logits = head.per_sample(emb, labels)
+    torch.testing.assert_close(logits, 32.0 * nearest)
+    # with the margin, it is AAM on the nearest sub-centres: an AAM head whose weights are those sub-centres
+    aam = AAMSoftmax(e, c, margin=0.2, scale=32.0)
+    with torch.no_grad():
+        aam.weight.copy_(head.weight.view(c, k, e)[torch.arange(c)[None], every.view(7, c, k).argmax(-1)][0])
+    per_ref, _ = aam.per_sample(emb[:1], labels[:1])
+    torch.testing.assert_close(per[:1], per_ref)
+
+
+def test_subcenter_aam_gradients_reach_only_the_nearest_subcentres() -> None:
+    torch.manual_seed(6)
+    head = SubCenterAAM(4, 2, subcenters=3, margin=0.2, scale=16.0)
+    emb = torch.randn(1, 4, requires_grad=True)
+    loss, _ = head(emb, torch.tensor([1]))
+    loss.backward()
+    assert emb.grad is not None and bool(emb.grad.abs().sum() > 0)
+    moved = head.weight.grad.abs().sum(-1).view(2, 3) > 0
+    assert moved.sum(-1).tolist() == [1, 1]  # one sub-centre per class: its nearest
+    with pytest.raises(ValueError, match="subcenters >= 1"):
+        SubCenterAAM(4, 2, subcenters=0)

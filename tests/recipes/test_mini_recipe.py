@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_SH = REPO / "egs" / "mini" / "run.sh"
@@ -111,3 +112,23 @@ def test_mini_recipe_runs_every_stage_and_is_idempotent(tmp_path: Path) -> None:
     new_r2 = json.loads((exp / "round2" / "train_summary.json").read_text())
     assert new_r2["resumed_from"] is None and new_r2["epoch_losses"] == old_r2["epoch_losses"]  # retrained afresh
     assert "--force: removing" in (exp / "round2" / "log" / "train.log").read_text()
+
+    # Repeated runs of another setting on the same data (DINO round 0 only: the rounds are as above).
+    seeds = _run(tmp_path, "--seeds", "0 1", "--stage", "4", "--tag", "dino", "--overrides", " ".join([
+        OVERRIDES, "rounds.num_rounds=0", "train.round0_epochs=1", "rounds.round0_objective=dino",
+        "loss.dino.out_dim=64", "loss.dino.hidden_dim=32", "loss.dino.bottleneck_dim=16",
+        "loss.dino.local_crops=2", "loss.dino.local_seconds=1.0"]))
+    log4 = seeds.stdout + seeds.stderr
+    assert seeds.returncode == 0, log4[-3000:]
+    runs = [tmp_path / "exp" / f"dino_seed{s}" for s in (0, 1)]
+    cfgs = [yaml.safe_load((r / "config.yaml").read_text()) for r in runs]
+    assert cfgs[1]["train"]["seed"] == cfgs[0]["train"]["seed"] + 1
+    assert cfgs[1]["cluster"]["seed"] == cfgs[0]["cluster"]["seed"] + 1
+    for run in runs:
+        r0 = json.loads((run / "round0" / "train_summary.json").read_text())
+        assert r0["objective"] == "dino" and len(r0["dino_epochs"]) == 1
+        assert (run / "RESULTS.md").is_file()
+    summary = (tmp_path / "exp" / "dino_seeds" / "RESULTS.md").read_text()
+    assert "# Results over 2 runs" in summary and "| round 0 | 2 |" in summary
+    assert (tmp_path / "exp" / "dino_seeds" / "eer_by_round_val.png").stat().st_size > 1000
+    assert log4.count("Stage 4: round 0") == 2 and "Stage 7: mean ± std over" in log4

@@ -69,3 +69,25 @@ def test_architecture_doc_maps_every_stage_to_its_module() -> None:
     table = doc[doc.index("## Stage → command → module"):]
     for n in range(8):
         assert re.search(rf"^\| {n} \|", table, re.M), f"stage {n} is not in the table"
+
+
+@pytest.mark.parametrize("conf", sorted(REPO.glob("egs/*/conf/*.yaml")), ids=lambda p: f"{p.parent.parent.name}/{p.name}")
+def test_every_recipe_conf_resolves_and_plans_round0(conf: Path, tmp_path: Path) -> None:
+    from spkssl.config import load_config, save_config
+    from spkssl.experiment import Experiment
+
+    save_config(load_config(conf), tmp_path / "config.yaml")  # unknown keys would raise, naming them
+    exp = Experiment(tmp_path)  # so would a bad rounds.round0_overrides entry
+    plan = exp.train_plan(0)
+    assert exp.train_config(plan)["train"]["epochs"] == plan.epochs
+
+
+def test_voxceleb_offers_dino_and_the_loss_gate_with_their_origins() -> None:
+    from spkssl.config import load_config
+
+    text = (REPO / "egs" / "voxceleb" / "conf" / "resnet34_dino.yaml").read_text()
+    cfg = load_config(REPO / "egs" / "voxceleb" / "conf" / "resnet34_dino.yaml")
+    assert cfg["rounds"]["round0_objective"] == "dino" and cfg["loss"]["classification"]["gate"] == "lgl"
+    for line in text.splitlines():
+        if re.match(r"^\s+[a-z_0-9]+: \S", line):  # every value says where it comes from
+            assert re.search(r"# \[(wespeaker|hyperion|lgl|paper|ours|Kaldi)", line), line

@@ -21,21 +21,29 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _args(cfg_path: Path, cuts: Path, out: Path, *extra: str) -> list[str]:
+def _args(cfg_path: Path, cuts: Path, out: Path, *extra: str, objective: str = "contrastive") -> list[str]:
     return ["train", "--config", str(cfg_path), "--cuts", str(cuts), "--out-dir", str(out),
-            "--objective", "contrastive", "--device", "cpu", *extra]
+            "--objective", objective, "--device", "cpu", *extra]
 
 
-def test_ddp_world_size_one_on_gloo(cuts_path: Path, aug_dir: Path, tmp_path: Path,
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("objective, section, overrides", [
+    ("contrastive", "contrastive", {}),
+    ("dino", "dino", {"out_dim": 32, "hidden_dim": 16, "bottleneck_dim": 8, "global_seconds": 0.5, "local_crops": 1,
+              "local_seconds": 0.3}),  # centre and epoch statistics through the process group
+    ("classification", "classification", {"gate": "dlg_lc", "gate_warmup_epochs": 0}),  # losses gathered over the ranks
+], ids=["contrastive", "dino", "classification-dlg_lc"])
+def test_ddp_world_size_one_on_gloo(cuts_path: Path, aug_dir: Path, tmp_path: Path, objective: str,
+                                    section: str, overrides: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0",
                        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port())}.items():
         monkeypatch.setenv(key, value)
     assert launched_by_torchrun()
     cfg_path = tmp_path / "config.yaml"
-    save_config(tiny_cfg(epochs=1, average_last=1), cfg_path)
+    cfg = tiny_cfg(epochs=1, average_last=1)
+    cfg["loss"][section].update(overrides)
+    save_config(cfg, cfg_path)
     out = tmp_path / "round0"
-    result = CliRunner().invoke(cli, _args(cfg_path, cuts_path, out, "--aug-dir", str(aug_dir)))
+    result = CliRunner().invoke(cli, _args(cfg_path, cuts_path, out, "--aug-dir", str(aug_dir), objective=objective))
     assert result.exit_code == 0, result.output + repr(result.exception)
     assert "trained 1 epochs (3 steps)" in result.output
     assert (out / "final.pt").is_file() and (out / "train_summary.json").is_file()

@@ -1,8 +1,10 @@
 """Training objectives: each brings its dataset view, loss and batch handling to the one trainer.
 
 * ``contrastive`` (:class:`ContrastiveObjective`): round 0 without labels, NT-Xent.
+* ``dino`` (:class:`DINOObjective`): round 0 without labels, DINO self-distillation
+  (multi-crop, EMA teacher).
 * ``classification`` (:class:`ClassificationObjective`): pseudo-label rounds (and the
-  supervised reference), AAM or softmax.
+  supervised reference), softmax, AAM or sub-center AAM, with an optional loss gate.
 
 Which objective a round trains is decided in :mod:`spkssl.experiment` from the round
 number and the config (``rounds.round0_objective``); ``spkssl train --objective``
@@ -10,11 +12,11 @@ picks one directly.
 
 Example:
     >>> sorted(OBJECTIVES)
-    ['classification', 'contrastive']
+    ['classification', 'contrastive', 'dino']
     >>> build_objective("triplet", {}, None, None, 8)
     Traceback (most recent call last):
     ...
-    ValueError: unknown training objective 'triplet'; known: ['classification', 'contrastive']
+    ValueError: unknown training objective 'triplet'; known: ['classification', 'contrastive', 'dino']
 """
 from __future__ import annotations
 
@@ -24,9 +26,11 @@ from spkssl.augment.augment import Augmentor
 from spkssl.training.objectives.base import Objective
 from spkssl.training.objectives.classification import ClassificationObjective
 from spkssl.training.objectives.contrastive import ContrastiveObjective
+from spkssl.training.objectives.dino import DINOObjective
 
 OBJECTIVES: dict[str, type[Objective]] = {
     ContrastiveObjective.name: ContrastiveObjective,
+    DINOObjective.name: DINOObjective,
     ClassificationObjective.name: ClassificationObjective,
 }
 
@@ -47,5 +51,5 @@ def build_objective(name: str, cfg: Mapping[str, Any], speakers: Sequence[str] |
     return objective_class(name)(cfg, speakers, augmentor, embed_dim)
 
 
-__all__ = ["OBJECTIVES", "ClassificationObjective", "ContrastiveObjective", "Objective", "build_objective",
-           "objective_class"]
+__all__ = ["OBJECTIVES", "ClassificationObjective", "ContrastiveObjective", "DINOObjective", "Objective",
+           "build_objective", "objective_class"]

@@ -10,10 +10,17 @@ A batch travels as a :class:`~spkssl.training.data.RawBatch` (crops and augmenta
 choices) until :meth:`Objective.featurize` turns it into the network input with the
 batched front-end, in the DataLoader workers or on the training device.
 
+Hooks the trainer calls, each a no-op by default: :meth:`Objective.bind` (the network
+exists, or got new weights), :meth:`Objective.set_progress` (before every step),
+:meth:`Objective.after_step`, :meth:`Objective.scalars` (extra TensorBoard scalars at
+log steps), :meth:`Objective.end_epoch` (per-epoch statistics), and
+:meth:`Objective.state_dict` / :meth:`Objective.load_state_dict` (the objective's own
+running state, part of the full-state checkpoint beside the loss module's).
+
 Example:
     >>> from spkssl.training.objectives import OBJECTIVES
     >>> sorted(OBJECTIVES)
-    ['classification', 'contrastive']
+    ['classification', 'contrastive', 'dino']
 """
 from __future__ import annotations
 
@@ -82,6 +89,12 @@ class Objective(ABC):
     def compute(self, model: nn.Module, loss: nn.Module, batch: FeatBatch) -> tuple[torch.Tensor, torch.Tensor]:
         """``(loss, accuracy)`` of one batch; runs inside the (DDP-wrapped) train module."""
 
+    def bind(self, model: nn.Module) -> None:
+        """The network exists (before the optimizer), or its weights were replaced (``--init-from``).
+
+        For parts of the loss that depend on the network (e.g. an EMA teacher copy); nothing by default.
+        """
+
     def set_progress(self, epoch: float) -> None:
         """Tell schedules inside the loss (e.g. AAM margin warm-up) how far training is."""
         if hasattr(self.loss, "set_progress"):
@@ -89,6 +102,23 @@ class Objective(ABC):
 
     def after_step(self, model: nn.Module) -> None:
         """Called after every optimizer step (e.g. to update an EMA teacher); nothing by default."""
+
+    def scalars(self) -> dict[str, float]:
+        """Extra TensorBoard scalars of the last step (tag → value), read at log steps; none by default."""
+        return {}
+
+    def end_epoch(self) -> dict[str, float]:
+        """Called on every rank at each epoch end: statistics of the epoch (logged as ``epoch/<name>``)."""
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        """The objective's running state beyond its loss module (checkpointed); none by default."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`; anything this objective does not hold is an error."""
+        if state:
+            raise ValueError(f"objective '{self.name}' holds no running state, the checkpoint has {sorted(state)}")
 
     def prepare(self, out_dir: Path, is_main: bool) -> None:
         """Write what the round needs besides checkpoints (e.g. ``spk2id.json``); nothing by default."""
@@ -103,9 +133,10 @@ class Objective(ABC):
         Raises:
             ValueError: naming ``where`` (the checkpoint) and what differs.
         """
-        if "objective" not in state:
-            raise ValueError(f"{where}: not a checkpoint of this spkssl version (no 'objective'); "
-                             "retrain the round with --force true")
+        for key in ("objective", "objective_state"):
+            if key not in state:
+                raise ValueError(f"{where}: not a checkpoint of this spkssl version (no '{key}'); "
+                                 "retrain the round with --force true")
         mine = self.state()
         for key, value in mine.items():
             if state.get(key) != value:

@@ -1,7 +1,12 @@
 """Classification on speaker labels: the pseudo-label rounds, and the supervised reference on true labels.
 
 The labels are the cuts' supervision speakers: ``pseudo00042`` ids in a pseudo-label
-cut set, the corpus's own speakers for the supervised reference.
+cut set, the corpus's own speakers for the supervised reference.  The head is
+``loss.classification.name`` (softmax, AAM, sub-center AAM); a loss gate
+(``loss.classification.gate``: none, lgl, dlg_lc; :mod:`spkssl.losses.gates`) decides
+which samples of a batch train and with which label.  The fractions kept and
+corrected go to TensorBoard (``gate/*`` per step, ``epoch/gate_*`` per epoch) and to
+``train_summary.json`` (``gate_epochs``).
 
 Example:
     >>> # obj = ClassificationObjective(cfg, ["pseudo00001", "pseudo00000", ...], augmentor, 256)
@@ -17,13 +22,13 @@ import torch
 import torch.nn as nn
 
 from spkssl.augment.augment import Augmentor
-from spkssl.losses import build_classification_loss
+from spkssl.losses import build_classification_loss, build_gate
 from spkssl.training.data import FeatBatch, SegmentMaker, build_label_map, save_label_map
 from spkssl.training.objectives.base import Objective
 
 
 class ClassificationObjective(Objective):
-    """One augmented crop per cut and its speaker id; ``loss.classification`` (AAM or softmax) over them."""
+    """One augmented crop per cut and its speaker id; ``loss.classification`` over them, through the loss gate."""
 
     name = "classification"
     accuracy_tag = "train/accuracy"
@@ -36,6 +41,7 @@ class ClassificationObjective(Objective):
         self.label_map = build_label_map(speakers)
         self.make_item = SegmentMaker(cfg, augmentor, per_item=1)
         self.loss = build_classification_loss(cfg["loss"]["classification"], embed_dim, self.num_classes)
+        self.gate = build_gate(cfg["loss"]["classification"])
 
     def labels(self, speakers: Sequence[str] | None) -> np.ndarray:
         """Each cut's speaker as its output unit (``spk2id.json``)."""
@@ -50,7 +56,35 @@ class ClassificationObjective(Objective):
         if is_main:
             save_label_map(self.label_map, Path(out_dir) / "spk2id.json")
 
+    def set_progress(self, epoch: float) -> None:
+        super().set_progress(epoch)
+        self.gate.set_progress(epoch)
+
     def compute(self, model: nn.Module, loss: nn.Module, batch: FeatBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean loss over the samples the gate keeps (with corrected labels where it corrects)."""
         labels = batch.labels
-        value, logits = loss(model(batch.feats).float(), labels)
+        emb = model(batch.feats).float()
+        losses, logits = loss.per_sample(emb, labels)
+        sel = self.gate.select(losses, logits, labels)
+        if bool(sel.corrected.any()):
+            losses, _ = loss.per_sample(emb, sel.labels)
+        keep = sel.keep.to(losses.dtype)
+        value = (losses * keep).sum() / keep.sum().clamp(min=1.0)
         return value, (logits.argmax(-1) == labels).float().mean().detach()
+
+    def scalars(self) -> dict[str, float]:
+        return {f"gate/{key}": value for key, value in self.gate.last.items()}
+
+    def end_epoch(self) -> dict[str, float]:
+        return {f"gate_{key}": value for key, value in self.gate.end_epoch().items()}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"gate": self.gate.state_dict()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        if set(state) != {"gate"}:
+            raise ValueError(f"classification objective state must hold 'gate', got {sorted(state)}")
+        self.gate.load_state_dict(state["gate"])
+
+    def summary(self) -> dict[str, Any]:
+        return {**super().summary(), "gate": self.gate.name, "gate_epochs": [dict(h) for h in self.gate.history]}
