@@ -65,13 +65,24 @@ def block_rows(k: int, chunk_size: int) -> int:
 
 
 def _half_mm(a: torch.Tensor, b_t: torch.Tensor) -> torch.Tensor:
-    """``a @ b_t`` of half-precision inputs as float32 (fp32 output where the backend offers it)."""
-    if a.is_cuda:
+    """``a @ b_t`` of half-precision inputs with float32 accumulation, as float32.
+
+    On CUDA the product is written in float32 where the backend offers it;
+    otherwise the half-precision output is widened (its rounding is part of
+    :func:`gemm_error`) with cuBLAS's reduced-precision reductions switched off.
+    """
+    if not a.is_cuda:
+        return torch.mm(a, b_t).float()
+    try:
+        return torch.mm(a, b_t, out_dtype=torch.float32)
+    except (TypeError, RuntimeError):
+        flags = torch.backends.cuda.matmul
+        saved = (flags.allow_fp16_reduced_precision_reduction, flags.allow_bf16_reduced_precision_reduction)
+        flags.allow_fp16_reduced_precision_reduction = flags.allow_bf16_reduced_precision_reduction = False
         try:
-            return torch.mm(a, b_t, out_dtype=torch.float32)
-        except (TypeError, RuntimeError):
-            pass
-    return torch.mm(a, b_t).float()
+            return torch.mm(a, b_t).float()
+        finally:
+            flags.allow_fp16_reduced_precision_reduction, flags.allow_bf16_reduced_precision_reduction = saved
 
 
 def _top2_block(xb: torch.Tensor, c: torch.Tensor, c_t: torch.Tensor, c_lp_t: torch.Tensor | None,
@@ -168,8 +179,8 @@ class Bounds:
     Use: :meth:`reset` after a full search, :meth:`step` after the centroids move.
     """
 
-    def __init__(self, x: torch.Tensor, chunk_size: int = 32768, precision: str = "fp32") -> None:
-        self.x, self.chunk_size, self.precision = x, chunk_size, precision
+    def __init__(self, x: torch.Tensor, chunk_size: int = 32768) -> None:
+        self.x, self.chunk_size = x, chunk_size
         self.err = gemm_error(x.shape[1])
         self.angle = torch.zeros(x.shape[0], dtype=torch.float64, device=x.device)
 

@@ -167,7 +167,7 @@ class _Lloyd:
 
     def __init__(self, x: torch.Tensor, chunk_size: int, precision: str) -> None:
         self.x, self.chunk_size, self.precision = x, chunk_size, precision
-        self.bounds = Bounds(x, chunk_size, precision)
+        self.bounds = Bounds(x, chunk_size)
         self.labels: torch.Tensor | None = None
         self.own = torch.empty(0)
 
