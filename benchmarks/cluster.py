@@ -106,6 +106,7 @@ def main() -> None:
     p.add_argument("--precision", default="auto", help="spkssl k-means GEMM precision (auto: fp16 on CUDA)")
     p.add_argument("--threads", type=int, default=2, help="threads for every contender")
     p.add_argument("--chunk-size", type=int, default=32768)
+    p.add_argument("--faiss-first", action="store_true", help="run faiss before ours (load drift check)")
     p.add_argument("--no-sklearn", action="store_true", help="skip scikit-learn (it takes ~1 min at 100k x 1000)")
     p.add_argument("--scale-check", action="store_true", help="1,000,000 x 256 -> 6,000 clusters (ours and faiss)")
     a = p.parse_args()
@@ -145,20 +146,24 @@ def main() -> None:
         return pred, n_iter, time.perf_counter() - t0 - lloyd
 
     cuda = a.device.startswith("cuda") and torch.cuda.is_available()
-    if cuda:
-        torch.cuda.reset_peak_memory_stats()
-    ref = run(f"spkssl kmeans ({a.device})", ours_timed, labels, None)
-    if cuda:
-        print(f"  peak CUDA memory: {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB", flush=True)
-    steps = ", ".join(f"{h['seconds']:.2f}s/{100 * h['searched']:.0f}%" for h in history)
-    print(f"  init = k-means++ seeding; per step (seconds / points searched, last = final "
-          f"assignment): {steps}", flush=True)
 
-    try:
-        import faiss  # type: ignore[import-not-found]
-    except ImportError:
-        print("faiss not installed (pip install faiss-cpu): skipped", flush=True)
-    else:
+    def run_ours() -> float:
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        dt = run(f"spkssl kmeans ({a.device})", ours_timed, labels, None)
+        if cuda:
+            print(f"  peak CUDA memory: {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB", flush=True)
+        steps = ", ".join(f"{h['seconds']:.2f}s/{100 * h['searched']:.0f}%" for h in history)
+        print(f"  init = k-means++ seeding; per step (seconds / points searched, last = final "
+              f"assignment): {steps}", flush=True)
+        return dt
+
+    def run_faiss(ref: float | None) -> float | None:
+        try:
+            import faiss  # type: ignore[import-not-found]
+        except ImportError:
+            print("faiss not installed (pip install faiss-cpu): skipped", flush=True)
+            return None
         faiss.omp_set_num_threads(a.threads)
 
         def with_faiss():
@@ -167,7 +172,16 @@ def main() -> None:
             km.train(x)
             return km.index.search(x, 1)[1].ravel(), faiss_iters, None
 
-        run(f"faiss {faiss.__version__} Kmeans (spherical)", with_faiss, labels, ref)
+        return run(f"faiss {faiss.__version__} Kmeans (spherical)", with_faiss, labels, ref)
+
+    if a.faiss_first:  # the other order: shows how much the machine's load moved between rows
+        t_faiss = run_faiss(None)
+        ref = run_ours()
+        if t_faiss is not None:
+            print(f"  faiss total / ours total: {t_faiss / ref:.2f}x", flush=True)
+    else:
+        ref = run_ours()
+        run_faiss(ref)
 
     if not a.no_sklearn:
         from sklearn.cluster import KMeans, MiniBatchKMeans
