@@ -29,13 +29,41 @@ Example:
 """
 from __future__ import annotations
 
+import contextlib
 import math
+from typing import Iterator
 
 import torch
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 BLOCK_FLOATS = 1 << 22  # ~16 MiB float32 similarity block
 CANDIDATES = 4  # half-precision search: re-scored in float32 per row
+
+
+@contextlib.contextmanager
+def torch_threads(n: int, device: torch.device | str = "cpu") -> Iterator[None]:
+    """Run the block with at most ``n`` torch CPU threads (restored afterwards; no-op off CPU).
+
+    For the phases made of many small operations (k-means++ steps, bound
+    updates): they gain little from a second thread, and on a busy machine every
+    parallel region waits for its slowest, possibly descheduled, thread.
+
+    >>> before = torch.get_num_threads()
+    >>> with torch_threads(1):
+    ...     torch.get_num_threads()
+    1
+    >>> torch.get_num_threads() == before
+    True
+    """
+    old = torch.get_num_threads()
+    if torch.device(device).type != "cpu" or n >= old:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def gemm_error(dim: int, precision: str = "fp32") -> float:
@@ -155,10 +183,11 @@ def own_similarity(x: torch.Tensor, centroids: torch.Tensor, labels: torch.Tenso
     out = torch.empty(n, dtype=torch.float32, device=x.device)
     step = max(1, min(chunk_size, 4096))
     buf = torch.empty(min(step, n), dim, dtype=torch.float32, device=x.device)
-    for s in range(0, n, step):
-        e = min(n, s + step)
-        g = torch.index_select(centroids, 0, labels[s:e], out=buf[: e - s])
-        torch.sum(g.mul_(x[s:e]), dim=1, out=out[s:e])
+    with torch_threads(1, x.device):  # memory-bound: one thread streams it as fast
+        for s in range(0, n, step):
+            e = min(n, s + step)
+            g = torch.index_select(centroids, 0, labels[s:e], out=buf[: e - s])
+            torch.sum(g.mul_(x[s:e]), dim=1, out=out[s:e])
     return out
 
 
@@ -221,26 +250,32 @@ class Bounds:
         ``own`` must be the exact similarity of each row to its (moved) centroid.
         """
         k = centroids.shape[0]
-        b = self._movers(own, drift) if k > 1 else 0
-        order = torch.argsort(drift, descending=True)
-        rest = float(drift[order[b]]) if b < k else 0.0
-        self.angle -= rest
+        with torch_threads(1, self.x.device):
+            b = self._movers(own, drift) if k > 1 else 0
+            order = torch.argsort(drift, descending=True)
+            rest = float(drift[order[b]]) if b < k else 0.0
+            self.angle -= rest
         if b:
-            movers = order[:b]
-            mt = centroids[movers].t().contiguous()
-            slot = torch.full((k,), -1, dtype=torch.int64, device=self.x.device)
-            slot[movers] = torch.arange(b, device=self.x.device)
-            n = self.x.shape[0]
-            step = block_rows(b, self.chunk_size)
-            buf = torch.empty(min(step, n), b, dtype=torch.float32, device=self.x.device)
-            for s in range(0, n, step):
-                e = min(n, s + step)
-                sims = torch.mm(self.x[s:e], mt, out=buf[: e - s])
+            self._score_movers(centroids, order[:b], labels)
+        with torch_threads(1, self.x.device):
+            upper = torch.cos(self.angle.clamp(min=0.0))
+            return (own.double() < upper + self.err).nonzero().flatten(), b
+
+    def _score_movers(self, centroids: torch.Tensor, movers: torch.Tensor, labels: torch.Tensor) -> None:
+        """Tighten every bound with the exact similarity to the ``movers`` (other than a row's own)."""
+        k, b = centroids.shape[0], movers.numel()
+        mt = centroids[movers].t().contiguous()
+        slot = torch.full((k,), -1, dtype=torch.int64, device=self.x.device)
+        slot[movers] = torch.arange(b, device=self.x.device)
+        n = self.x.shape[0]
+        step = block_rows(b, self.chunk_size)
+        buf = torch.empty(min(step, n), b, dtype=torch.float32, device=self.x.device)
+        for s in range(0, n, step):
+            e = min(n, s + step)
+            sims = torch.mm(self.x[s:e], mt, out=buf[: e - s])
+            with torch_threads(1, self.x.device):
                 own_slot = slot[labels[s:e]]
                 hit = (own_slot >= 0).nonzero().flatten()
                 sims[hit, own_slot[hit]] = -2.0  # a point's own centroid is scored exactly already
                 top = sims.amax(dim=1)
                 self.angle[s:e] = torch.minimum(self.angle[s:e], self._angle_of(top))
-        upper = torch.cos(self.angle.clamp(min=0.0))
-        need = (own.double() < upper + self.err).nonzero().flatten()
-        return need, b

@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from spkssl.cluster.assign import PRECISIONS, Bounds, centroid_drift, own_similarity, top2
+from spkssl.cluster.assign import PRECISIONS, Bounds, centroid_drift, own_similarity, top2, torch_threads
 from spkssl.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -243,7 +243,8 @@ def kmeans(
     else:
         m = min(n, init_sample or max(4096, 8 * k))
         sub = np.sort(rng.choice(n, size=m, replace=False)) if m < n else np.arange(n)
-        c = kmeans_plusplus(xd[torch.from_numpy(sub).to(dev)], k, rng, chunk_size)
+        with torch_threads(1, dev):  # many small steps: see torch_threads
+            c = kmeans_plusplus(xd[torch.from_numpy(sub).to(dev)], k, rng, chunk_size)
 
     state = _Lloyd(xd, chunk_size, prec)
     history: list[dict[str, Any]] = []
