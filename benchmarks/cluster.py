@@ -102,7 +102,7 @@ def main() -> None:
     p.add_argument("--iters", type=int, default=None, help="Lloyd iterations (default 10; 20 for --scale-check)")
     p.add_argument("--faiss-iters", type=int, default=None, help="faiss iterations (default --iters; 5 for --scale-check)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="auto", help="auto: CUDA when available, else CPU")
     p.add_argument("--precision", default="auto", help="spkssl k-means GEMM precision (auto: fp16 on CUDA)")
     p.add_argument("--threads", type=int, default=2, help="threads for every contender")
     p.add_argument("--chunk-size", type=int, default=32768)
@@ -120,8 +120,9 @@ def main() -> None:
     import torch
     from threadpoolctl import threadpool_limits
 
-    from spkssl.cluster.kmeans import kmeans
+    from spkssl.cluster.kmeans import kmeans, resolve_device
 
+    a.device = str(resolve_device(a.device))
     torch.set_num_threads(a.threads)
     threadpool_limits(a.threads)
     t = time.perf_counter()

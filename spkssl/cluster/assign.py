@@ -38,6 +38,7 @@ import torch
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 BLOCK_FLOATS = 1 << 22  # ~16 MiB float32 similarity block
 CANDIDATES = 4  # half-precision search: re-scored in float32 per row
+PARALLEL_FLOPS = 1 << 28  # GEMMs smaller than this (~10 ms on one core) run on one thread
 
 
 @contextlib.contextmanager
@@ -64,6 +65,11 @@ def torch_threads(n: int, device: torch.device | str = "cpu") -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(old)
+
+
+def gemm_threads(flops: float) -> int:
+    """Threads for a GEMM of ``flops``: all of torch's for big ones, one for small ones (see torch_threads)."""
+    return torch.get_num_threads() if flops >= PARALLEL_FLOPS else 1
 
 
 def gemm_error(dim: int, precision: str = "fp32") -> float:
@@ -119,11 +125,12 @@ def _top2_block(xb: torch.Tensor, c: torch.Tensor, c_t: torch.Tensor, c_lp_t: to
     k = c.shape[0]
     if c_lp_t is None or k <= CANDIDATES:
         sims = torch.mm(xb, c_t, out=buf[: xb.shape[0]])
-        best, labels = sims.max(dim=1)  # ties: the first centroid, as a plain argmax
-        if k == 1:
-            return best, torch.full_like(best, -1.0), labels
-        sims.scatter_(1, labels[:, None], -2.0)
-        return best, sims.amax(dim=1), labels
+        with torch_threads(1, xb.device):  # cache-resident reductions: one thread suffices
+            best, labels = sims.max(dim=1)  # ties: the first centroid, as a plain argmax
+            if k == 1:
+                return best, torch.full_like(best, -1.0), labels
+            sims.scatter_(1, labels[:, None], -2.0)
+            return best, sims.amax(dim=1), labels
     approx = _half_mm(xb.to(c_lp_t.dtype), c_lp_t)
     a_vals, cand = torch.topk(approx, CANDIDATES, dim=1)
     exact = torch.einsum("re,rce->rc", xb, c[cand])  # float32 re-scoring of the candidates
@@ -166,13 +173,14 @@ def top2(
     # Scratch blocks allocated once: large fresh allocations page-fault on every use.
     buf = torch.empty(min(step, m), k, dtype=torch.float32, device=x.device)
     x_buf = None if rows is None else torch.empty(min(step, m), dim, dtype=torch.float32, device=x.device)
-    for s in range(0, m, step):
-        e = min(m, s + step)
-        if rows is None:
-            xb = x[s:e]
-        else:
-            xb = torch.index_select(x, 0, rows[s:e], out=x_buf[: e - s])
-        best[s:e], second[s:e], labels[s:e] = _top2_block(xb, centroids, c_t, c_lp_t, err_lp, err32, buf)
+    with torch_threads(gemm_threads(2.0 * m * k * dim), x.device):
+        for s in range(0, m, step):
+            e = min(m, s + step)
+            if rows is None:
+                xb = x[s:e]
+            else:
+                xb = torch.index_select(x, 0, rows[s:e], out=x_buf[: e - s])
+            best[s:e], second[s:e], labels[s:e] = _top2_block(xb, centroids, c_t, c_lp_t, err_lp, err32, buf)
     return best, second, labels
 
 
@@ -270,9 +278,11 @@ class Bounds:
         n = self.x.shape[0]
         step = block_rows(b, self.chunk_size)
         buf = torch.empty(min(step, n), b, dtype=torch.float32, device=self.x.device)
+        threads = gemm_threads(2.0 * n * b * self.x.shape[1])
         for s in range(0, n, step):
             e = min(n, s + step)
-            sims = torch.mm(self.x[s:e], mt, out=buf[: e - s])
+            with torch_threads(threads, self.x.device):
+                sims = torch.mm(self.x[s:e], mt, out=buf[: e - s])
             with torch_threads(1, self.x.device):
                 own_slot = slot[labels[s:e]]
                 hit = (own_slot >= 0).nonzero().flatten()

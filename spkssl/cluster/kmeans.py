@@ -173,17 +173,22 @@ class _Lloyd:
 
     def assign(self, c: torch.Tensor, prev: torch.Tensor | None) -> dict[str, Any]:
         """Labels and own similarities for centroids ``c`` (``prev``: the centroids of the last call)."""
-        n = self.x.shape[0]
+        n, dev = self.x.shape[0], self.x.device
+        # GEMMs pick their own thread count; everything else here is light (see torch_threads)
         if self.labels is None or prev is None:
             self.own, second, self.labels = top2(self.x, c, None, self.chunk_size, self.precision)
-            self.bounds.reset(second)
+            with torch_threads(1, dev):
+                self.bounds.reset(second)
             return {"searched": 1.0, "movers": 0}
-        self.own = own_similarity(self.x, c, self.labels, self.chunk_size)
-        need, movers = self.bounds.step(c, centroid_drift(prev, c), self.labels, self.own)
+        with torch_threads(1, dev):
+            self.own = own_similarity(self.x, c, self.labels, self.chunk_size)
+            drift = centroid_drift(prev, c)
+        need, movers = self.bounds.step(c, drift, self.labels, self.own)
         if need.numel():
             best, second, labels = top2(self.x, c, need, self.chunk_size, self.precision)
-            self.own[need], self.labels[need] = best, labels
-            self.bounds.reset(second, need)
+            with torch_threads(1, dev):
+                self.own[need], self.labels[need] = best, labels
+                self.bounds.reset(second, need)
         return {"searched": need.numel() / n, "movers": movers}
 
 
@@ -258,21 +263,23 @@ def kmeans(
         t0 = time.perf_counter()
         info = state.assign(c, prev_c)
         labels, own = state.labels, state.own
-        inertia = float((1.0 - own.double()).sum())
-        sums, counts = centroid_sums(xd, labels, k, chunk_size)
-        empty = (counts == 0).nonzero().flatten()
-        if len(empty):
-            # Re-seed with the rows farthest from their centroid (distinct rows).
-            far = torch.topk(own, min(len(empty), n), largest=False).indices
-            sums[empty[: len(far)]] = xd[far]
-            counts[empty[: len(far)]] = 1
-            log.debug("k-means iteration %d: re-seeded %d empty clusters", it + 1, len(empty))
-        prev_c, c = c, sums.div_(sums.norm(dim=1, keepdim=True).clamp_min(1e-12))
+        with torch_threads(1, dev):  # passes over N rows: memory-bound bookkeeping
+            inertia = float((1.0 - own.double()).sum())
+            sums, counts = centroid_sums(xd, labels, k, chunk_size)
+            empty = (counts == 0).nonzero().flatten()
+            if len(empty):
+                # Re-seed with the rows farthest from their centroid (distinct rows).
+                far = torch.topk(own, min(len(empty), n), largest=False).indices
+                sums[empty[: len(far)]] = xd[far]
+                counts[empty[: len(far)]] = 1
+                log.debug("k-means iteration %d: re-seeded %d empty clusters", it + 1, len(empty))
+            prev_c, c = c, sums.div_(sums.norm(dim=1, keepdim=True).clamp_min(1e-12))
+            same = prev_labels is not None and bool(torch.equal(labels, prev_labels))
+            prev_labels = labels.clone()
         bar.set_postfix(inertia=f"{inertia:.4g}", searched=f"{info['searched']:.3f}")
         history.append({"iteration": it + 1, "seconds": time.perf_counter() - t0, "inertia": inertia, **info})
-        same = prev_labels is not None and bool(torch.equal(labels, prev_labels))
         rel = (prev_inertia - inertia) / max(abs(inertia), 1e-12)
-        prev_labels, prev_inertia = labels.clone(), inertia
+        prev_inertia = inertia
         if len(empty) == 0 and (same or 0.0 <= rel < tol):
             converged = True
             break
