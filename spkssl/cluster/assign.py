@@ -47,7 +47,9 @@ def torch_threads(n: int, device: torch.device | str = "cpu") -> Iterator[None]:
 
     For the phases made of many small operations (k-means++ steps, bound
     updates): they gain little from a second thread, and on a busy machine every
-    parallel region waits for its slowest, possibly descheduled, thread.
+    parallel region waits for its slowest, possibly descheduled, thread.  torch's
+    thread count is process-wide, so other Python threads running torch CPU work
+    meanwhile are limited too (the CLI never does that).
 
     >>> before = torch.get_num_threads()
     >>> with torch_threads(1):
