@@ -30,6 +30,10 @@ setup(
         "matplotlib>=3.7,<4",
         "click>=8.1,<9",
     ],
-    extras_require={"test": ["pytest>=7,<10"]},
+    extras_require={
+        "test": ["pytest>=7,<10"],
+        # optional peers of benchmarks/ (never needed by the package itself)
+        "benchmarks": ["faiss-cpu>=1.7.4,<2"],
+    },
     entry_points={"console_scripts": ["spkssl=spkssl.cli:cli"]},
 )

@@ -4,11 +4,22 @@ The data are L2-normalised and every centroid is kept on the unit sphere, so a
 point belongs to the centroid with the highest cosine similarity and the
 objective ("inertia") is the sum of cosine distances ``1 - cos(x, c)``.
 Initialisation is greedy k-means++ (D² sampling, with ``1 - cos`` as the distance) on
-a random subsample; Lloyd iterations then run over the full data in chunks of
-``chunk_size`` rows, so no ``N × K`` matrix is ever materialised (peak extra
-memory is ``chunk_size × K`` floats).  Empty clusters are re-seeded with the
-points farthest from their centroid.  Given a seed, results are deterministic
-on a given device.
+a random subsample; Lloyd iterations then run over the full data in blocks, so
+no ``N × K`` matrix is ever materialised (peak extra memory is at most
+``chunk_size × K`` floats).  Empty clusters are re-seeded with the points
+farthest from their centroid.  Given a seed, results are deterministic on a
+given device.
+
+Lloyd iterations are exact but skip work that cannot change a label
+(:mod:`spkssl.cluster.assign`): the first assignment is one blocked GEMM with a
+top-2 reduction; afterwards each point's exact similarity to its own (moved)
+centroid is compared with a lower bound on its angle to every other centroid,
+loosened by how far those moved, and only points that fail the test are
+searched again.  Once the centroids settle that is a small fraction of the
+points, so an iteration costs a few passes over the data instead of a full
+``N × K × E`` GEMM.  On CUDA the full searches run in fp16 with float32
+accumulation and float32 re-scoring of the top candidates (``precision``),
+which leaves the labels those of a float32 search.
 
 Example:
     >>> import numpy as np
@@ -21,12 +32,15 @@ Example:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
+from spkssl.cluster.assign import PRECISIONS, Bounds, centroid_drift, own_similarity, top2, torch_threads
 from spkssl.utils.logging import get_logger
 from spkssl.utils.device import resolve_device
 
@@ -45,6 +59,9 @@ class KMeansResult:
         inertia: sum over rows of the cosine distance to the assigned centroid.
         n_iter: Lloyd iterations run.
         converged: True when the stopping criterion (``tol``) was met.
+        history: per iteration (and a final assignment step): ``seconds``,
+            ``searched`` (fraction of points given a full search), ``movers``
+            (centroids scored exactly against every point) and ``inertia``.
     """
 
     centroids: np.ndarray
@@ -52,6 +69,7 @@ class KMeansResult:
     inertia: float
     n_iter: int
     converged: bool
+    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 def l2_normalize(x: ArrayLike, chunk_size: int = 32768) -> torch.Tensor:
@@ -76,16 +94,7 @@ def assign(
 
     ``x`` and ``centroids`` must be on the same device and unit-norm.
     """
-    n = x.shape[0]
-    labels = torch.empty(n, dtype=torch.int64, device=x.device)
-    best = torch.empty(n, dtype=torch.float32, device=x.device)
-    ct = centroids.t().contiguous()
-    for s in range(0, n, chunk_size):
-        sims = x[s : s + chunk_size] @ ct
-        b, i = sims.max(dim=1)
-        best[s : s + chunk_size] = b
-        labels[s : s + chunk_size] = i
-        del sims
+    best, _, labels = top2(x, centroids, chunk_size=chunk_size)
     return labels, best
 
 
@@ -138,6 +147,45 @@ def kmeans_plusplus(
     return x[torch.tensor(idx, device=x.device)].clone()
 
 
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``"auto"`` → ``"fp16"`` on CUDA, ``"fp32"`` elsewhere; otherwise checked against :data:`PRECISIONS`."""
+    if precision == "auto":
+        return "fp16" if device.type == "cuda" else "fp32"
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be 'auto' or one of {sorted(PRECISIONS)}, got {precision!r}")
+    return precision
+
+
+class _Lloyd:
+    """Assignment state between Lloyd steps: labels, exact own similarity, pruning bounds."""
+
+    def __init__(self, x: torch.Tensor, chunk_size: int, precision: str) -> None:
+        self.x, self.chunk_size, self.precision = x, chunk_size, precision
+        self.bounds = Bounds(x, chunk_size)
+        self.labels: torch.Tensor | None = None
+        self.own = torch.empty(0)
+
+    def assign(self, c: torch.Tensor, prev: torch.Tensor | None) -> dict[str, Any]:
+        """Labels and own similarities for centroids ``c`` (``prev``: the centroids of the last call)."""
+        n, dev = self.x.shape[0], self.x.device
+        # GEMMs pick their own thread count; everything else here is light (see torch_threads)
+        if self.labels is None or prev is None:
+            self.own, second, self.labels = top2(self.x, c, None, self.chunk_size, self.precision)
+            with torch_threads(1, dev):
+                self.bounds.reset(second)
+            return {"searched": 1.0, "movers": 0}
+        with torch_threads(1, dev):
+            self.own = own_similarity(self.x, c, self.labels, self.chunk_size)
+            drift = centroid_drift(prev, c)
+        need, movers = self.bounds.step(c, drift, self.labels, self.own)
+        if need.numel():
+            best, second, labels = top2(self.x, c, need, self.chunk_size, self.precision)
+            with torch_threads(1, dev):
+                self.own[need], self.labels[need] = best, labels
+                self.bounds.reset(second, need)
+        return {"searched": need.numel() / n, "movers": movers}
+
+
 def kmeans(
     x: ArrayLike,
     k: int,
@@ -150,6 +198,7 @@ def kmeans(
     init_sample: int | None = None,
     init: ArrayLike | None = None,
     normalized: bool = False,
+    precision: str = "auto",
 ) -> KMeansResult:
     """Spherical k-means of the rows of ``x`` into ``k`` clusters.
 
@@ -160,13 +209,24 @@ def kmeans(
         tol: stop when the relative decrease of the inertia falls below ``tol``
             (or no label changes).
         seed: seeds the subsample and the k-means++ draws.
-        chunk_size: rows per distance block (memory ~ ``chunk_size * k * 4`` bytes).
+        chunk_size: upper bound on rows per distance block (memory <= ``chunk_size * k * 4`` bytes).
         device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
         init_sample: rows used for k-means++ (default ``min(N, max(4096, 8 k))``).
         init: optional ``[k, E]`` initial centroids instead of k-means++.
         normalized: set when ``x`` already has unit rows (saves a copy).
+        precision: GEMM precision of full searches: ``"auto"`` (fp16 on CUDA, fp32
+            otherwise), ``"fp32"``, ``"fp16"`` or ``"bf16"``; labels are those of
+            float32 in every case (see :mod:`spkssl.cluster.assign`).
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.random.default_rng(0).normal(size=(500, 16)).astype(np.float32)
+        >>> res = kmeans(x, 5, seed=0, device="cpu")
+        >>> res.labels.shape, res.history[0]["searched"]
+        ((500,), 1.0)
     """
     dev = resolve_device(device)
+    prec = resolve_precision(precision, dev)
     xt = torch.as_tensor(x)
     if xt.ndim != 2 or xt.shape[0] == 0:
         raise ValueError(f"k-means needs a non-empty [N, E] matrix, got shape {tuple(xt.shape)}")
@@ -182,38 +242,50 @@ def kmeans(
     else:
         m = min(n, init_sample or max(4096, 8 * k))
         sub = np.sort(rng.choice(n, size=m, replace=False)) if m < n else np.arange(n)
-        c = kmeans_plusplus(xd[torch.from_numpy(sub).to(dev)], k, rng, chunk_size)
+        with torch_threads(1, dev):  # many small steps: see torch_threads
+            c = kmeans_plusplus(xd[torch.from_numpy(sub).to(dev)], k, rng, chunk_size)
 
+    state = _Lloyd(xd, chunk_size, prec)
+    history: list[dict[str, Any]] = []
+    prev_c: torch.Tensor | None = None
     prev_inertia = float("inf")
     prev_labels: torch.Tensor | None = None
     converged = False
     it = 0
     bar = tqdm(range(max_iter), desc=f"k-means K={k}", disable=n * k < 5e8, leave=False)
     for it in bar:
-        labels, best = assign(xd, c, chunk_size)
-        inertia = float((1.0 - best.double()).sum())
-        sums, counts = centroid_sums(xd, labels, k, chunk_size)
-        empty = (counts == 0).nonzero().flatten()
-        if len(empty):
-            # Re-seed with the rows farthest from their centroid (distinct rows).
-            far = torch.topk(best, min(len(empty), n), largest=False).indices
-            sums[empty[: len(far)]] = xd[far]
-            counts[empty[: len(far)]] = 1
-            log.debug("k-means iteration %d: re-seeded %d empty clusters", it + 1, len(empty))
-        c = sums / sums.norm(dim=1, keepdim=True).clamp_min(1e-12)
-        bar.set_postfix(inertia=f"{inertia:.4g}")
-        same = prev_labels is not None and bool(torch.equal(labels, prev_labels))
+        t0 = time.perf_counter()
+        info = state.assign(c, prev_c)
+        labels, own = state.labels, state.own
+        with torch_threads(1, dev):  # passes over N rows: memory-bound bookkeeping
+            inertia = float((1.0 - own.double()).sum())
+            sums, counts = centroid_sums(xd, labels, k, chunk_size)
+            empty = (counts == 0).nonzero().flatten()
+            if len(empty):
+                # Re-seed with the rows farthest from their centroid (distinct rows).
+                far = torch.topk(own, min(len(empty), n), largest=False).indices
+                sums[empty[: len(far)]] = xd[far]
+                counts[empty[: len(far)]] = 1
+                log.debug("k-means iteration %d: re-seeded %d empty clusters", it + 1, len(empty))
+            prev_c, c = c, sums.div_(sums.norm(dim=1, keepdim=True).clamp_min(1e-12))
+            same = prev_labels is not None and bool(torch.equal(labels, prev_labels))
+            prev_labels = labels.clone()
+        bar.set_postfix(inertia=f"{inertia:.4g}", searched=f"{info['searched']:.3f}")
+        history.append({"iteration": it + 1, "seconds": time.perf_counter() - t0, "inertia": inertia, **info})
         rel = (prev_inertia - inertia) / max(abs(inertia), 1e-12)
-        prev_labels, prev_inertia = labels, inertia
+        prev_inertia = inertia
         if len(empty) == 0 and (same or 0.0 <= rel < tol):
             converged = True
             break
-    labels, best = assign(xd, c, chunk_size)
-    inertia = float((1.0 - best.double()).sum())
+    t0 = time.perf_counter()
+    info = state.assign(c, prev_c)
+    inertia = float((1.0 - state.own.double()).sum())
+    history.append({"iteration": "final", "seconds": time.perf_counter() - t0, "inertia": inertia, **info})
     return KMeansResult(
         centroids=c.cpu().numpy(),
-        labels=labels.cpu().numpy(),
+        labels=state.labels.cpu().numpy(),
         inertia=inertia,
         n_iter=it + 1,
         converged=converged,
+        history=history,
     )
