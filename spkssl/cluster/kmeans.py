@@ -41,8 +41,8 @@ import torch
 from tqdm import tqdm
 
 from spkssl.cluster.assign import PRECISIONS, Bounds, centroid_drift, own_similarity, top2, torch_threads
-from spkssl.utils.logging import get_logger
 from spkssl.utils.device import resolve_device
+from spkssl.utils.logging import get_logger
 
 log = get_logger(__name__)
 

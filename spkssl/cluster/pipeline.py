@@ -40,9 +40,9 @@ import torch
 from spkssl.cluster.ahc import ahc_merge
 from spkssl.cluster.estimate import estimate_num_clusters_ahc, estimate_num_clusters_eigengap
 from spkssl.cluster.kmeans import centroid_sums, kmeans, l2_normalize
-from spkssl.utils.device import resolve_device
 from spkssl.cluster.purify import purify
 from spkssl.config import load_defaults
+from spkssl.utils.device import resolve_device
 from spkssl.utils.logging import get_logger
 
 log = get_logger(__name__)
