@@ -182,7 +182,7 @@ class Experiment:
         from spkssl.features.fbank import complete_fbank_cfg, fbank_cfg
         from spkssl.features.provenance import FeatureMismatch, check_manifest
 
-        wanted = complete_fbank_cfg(fbank_cfg(self.cfg["features"]))
+        wanted = {**complete_fbank_cfg(fbank_cfg(self.cfg["features"])), "backend": self.cfg["features"]["backend"]}
         inputs = self.inputs
         for manifest in dict.fromkeys((inputs.embed_cuts, inputs.eval_cuts)):
             try:

@@ -31,7 +31,8 @@ def compute_fbank_cmd(cuts: str, out_cuts: str, storage_dir: str, nj: int, confi
 
     cfg = load_cli_config(config, overrides)
     try:
-        compute_and_store(cuts, out_cuts, storage_dir, fbank_cfg(cfg["features"]), nj, force=force)
+        compute_and_store(cuts, out_cuts, storage_dir, fbank_cfg(cfg["features"]), nj, force=force,
+                          backend=cfg["features"]["backend"])
     except (AudioError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
 

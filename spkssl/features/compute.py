@@ -27,13 +27,14 @@ from typing import Any, Mapping
 
 import torch
 from lhotse import CutSet, Features
+from lhotse.features.base import FeatureExtractor
 from lhotse.features.io import NumpyFilesWriter
 from lhotse.qa import validate_features
 from lhotse.utils import fastcopy
 from tqdm import tqdm
 
 from spkssl.data.audio import AudioError, load_cut_audio
-from spkssl.features.extractor import KnfFbank
+from spkssl.features.extractor import extractor_for
 from spkssl.features.fbank import complete_fbank_cfg
 from spkssl.features.provenance import check_manifest, write_options
 from spkssl.utils.io import atomic_path
@@ -53,7 +54,7 @@ def storage_key(cut_id: str) -> str:
     return cut_id if _SAFE_KEY.fullmatch(cut_id) else hashlib.sha1(cut_id.encode()).hexdigest()
 
 
-def compute_cut_features(cut, extractor: KnfFbank, writer: NumpyFilesWriter):
+def compute_cut_features(cut, extractor: FeatureExtractor, writer: NumpyFilesWriter):
     """Extract, store (under the cut's own name) and attach features of one cut; returns the new cut.
 
     Raises:
@@ -75,17 +76,18 @@ def compute_cut_features(cut, extractor: KnfFbank, writer: NumpyFilesWriter):
     return fastcopy(cut, features=feats)
 
 
-def _work(cuts: list, extractor_cfg: dict[str, Any], storage_dir: str) -> list:
+def _work(cuts: list, extractor_cfg: dict[str, Any], storage_dir: str, backend: str) -> list:
     torch.set_num_threads(1)
-    extractor = KnfFbank.from_config(extractor_cfg)
+    extractor = extractor_for(backend, extractor_cfg)
     with NumpyFilesWriter(storage_dir) as writer:
         return [compute_cut_features(cut, extractor, writer) for cut in cuts]
 
 
 def compute_cutset_features(
-    cuts: CutSet, storage_dir: str | Path, fbank_cfg: Mapping[str, Any] | None = None, nj: int = 1
+    cuts: CutSet, storage_dir: str | Path, fbank_cfg: Mapping[str, Any] | None = None, nj: int = 1,
+    backend: str = "knf",
 ) -> CutSet:
-    """Compute and store features for every cut (order kept) with ``nj`` processes."""
+    """Compute and store features for every cut (order kept) with ``nj`` processes (``features.backend``)."""
     cut_list = list(cuts)
     cfg = complete_fbank_cfg(fbank_cfg)
     if cfg["snip_edges"]:
@@ -100,11 +102,11 @@ def compute_cutset_features(
     with tqdm(total=len(cut_list), desc="Computing fbank", unit="cut") as bar:
         if nj <= 1:
             for batch in batches:
-                out += _work(batch, cfg, storage_dir)
+                out += _work(batch, cfg, storage_dir, backend)
                 bar.update(len(batch))
         else:
             with ProcessPoolExecutor(nj) as ex:
-                futures = [ex.submit(_work, batch, cfg, storage_dir) for batch in batches]
+                futures = [ex.submit(_work, batch, cfg, storage_dir, backend) for batch in batches]
                 for fut, batch in zip(futures, batches):
                     out += fut.result()
                     bar.update(len(batch))
@@ -118,8 +120,9 @@ def compute_and_store(
     fbank_cfg: Mapping[str, Any] | None = None,
     nj: int = 1,
     force: bool = False,
+    backend: str = "knf",
 ) -> bool:
-    """Features for the cuts in ``cuts_path`` → ``storage_dir``; manifest → ``out_cuts``.
+    """Features for the cuts in ``cuts_path`` → ``storage_dir``; manifest → ``out_cuts`` (``features.backend``).
 
     Returns:
         ``False`` (and does nothing) when ``out_cuts`` already exists with the same options
@@ -130,16 +133,17 @@ def compute_and_store(
         FeatureMismatch: ``out_cuts`` exists, made with other options, and ``force`` is false.
     """
     out_cuts = Path(out_cuts)
-    options = complete_fbank_cfg(fbank_cfg)
+    options = {**complete_fbank_cfg(fbank_cfg), "backend": backend}
     if out_cuts.exists() and not force:
         check_manifest(out_cuts, options, "this command's config")
         log.info("%s exists: skipping fbank computation (force to redo)", out_cuts)
         return False
     out_cuts.unlink(missing_ok=True)
     cuts = CutSet.from_file(cuts_path)
-    log.info("computing knf-fbank for %s with nj=%d → %s", cuts_path, nj, storage_dir)
-    with_feats = compute_cutset_features(cuts, storage_dir, options, nj)
-    write_options(out_cuts, options, KnfFbank.name, Path(cuts_path).resolve())
+    extractor = extractor_for(backend, complete_fbank_cfg(fbank_cfg)).name
+    log.info("computing %s for %s with nj=%d → %s", extractor, cuts_path, nj, storage_dir)
+    with_feats = compute_cutset_features(cuts, storage_dir, complete_fbank_cfg(fbank_cfg), nj, backend)
+    write_options(out_cuts, options, extractor, Path(cuts_path).resolve())
     with atomic_path(out_cuts) as tmp:
         with_feats.to_file(tmp)
     log.info("wrote %d cuts with features to %s", len(with_feats), out_cuts)

@@ -175,3 +175,18 @@ class TorchFbank(FeatureExtractor):
         mono = [_mono(x, self.name) for x in samples]
         feats = torch_fbank_batch(mono, int(sampling_rate), self._opts)
         return [torch.from_numpy(f) for f in feats] if as_torch else feats
+
+
+#: ``features.backend`` → the Lhotse extractor that stores features with it
+EXTRACTORS: dict[str, type[FeatureExtractor]] = {"knf": KnfFbank, "torch": TorchFbank}
+
+
+def extractor_for(backend: str, cfg: Mapping[str, Any] | None = None) -> FeatureExtractor:
+    """The stored-feature extractor of ``features.backend`` with the fbank options of ``cfg``.
+
+    >>> extractor_for("torch", {"num_mel_bins": 40}).name
+    'torch-fbank'
+    """
+    if backend not in EXTRACTORS:
+        raise ValueError(f"features.backend must be one of {sorted(EXTRACTORS)}, got {backend!r}")
+    return EXTRACTORS[backend].from_config(cfg)

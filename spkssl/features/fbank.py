@@ -30,7 +30,7 @@ INT16_SCALE = 32768.0
 
 
 #: keys of the ``features`` section that are not fbank options (ignored by :func:`fbank_options`)
-NON_FBANK_KEYS = frozenset({"cmn"})
+NON_FBANK_KEYS = frozenset({"cmn", "backend"})
 
 
 def fbank_defaults() -> dict[str, Any]:

@@ -32,6 +32,7 @@ class FeatureFrontend:
 
     fbank: Mapping[str, Any]
     cmn: bool
+    backend: str = "knf"  # features.backend: knf (kaldi-native-fbank) | torch (torch_fbank)
 
     @classmethod
     def from_config(cls, features_cfg: Mapping[str, Any] | None) -> "FeatureFrontend":
@@ -41,15 +42,15 @@ class FeatureFrontend:
             spkssl.config.ConfigError: an unknown key (named, with the closest known one).
         """
         full = with_defaults("features", features_cfg)
-        return cls(fbank=fbank_cfg(full), cmn=bool(full["cmn"]))
+        return cls(fbank=fbank_cfg(full), cmn=bool(full["cmn"]), backend=str(full["backend"]))
 
     def without_cmn(self) -> "FeatureFrontend":
         """The same fbank, never mean-normalised (e.g. for the log-mel statistics baseline)."""
-        return FeatureFrontend(self.fbank, False)
+        return FeatureFrontend(self.fbank, False, self.backend)
 
     def deterministic(self) -> "FeatureFrontend":
         """The same front-end with no dither, as extraction requires."""
-        return FeatureFrontend({**self.fbank, "dither": 0.0}, self.cmn)
+        return FeatureFrontend({**self.fbank, "dither": 0.0}, self.cmn, self.backend)
 
     @property
     def sampling_rate(self) -> int:
@@ -68,6 +69,10 @@ class FeatureFrontend:
 
     def fbank_of(self, samples: np.ndarray, sampling_rate: int) -> np.ndarray:
         """Raw log-mel fbank ``[frames, num_mel_bins]`` of a float waveform in [-1, 1] (what stored features hold)."""
+        if self.backend == "torch":
+            from spkssl.features.torch_fbank import torch_fbank
+
+            return torch_fbank(samples, sampling_rate, self.fbank)
         return compute_fbank(samples, sampling_rate, self.fbank)
 
     def normalise(self, feats: np.ndarray) -> np.ndarray:

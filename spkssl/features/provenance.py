@@ -78,7 +78,7 @@ def check_manifest(manifest: str | Path, wanted: Mapping[str, Any], config_name:
     if not manifest.is_file():
         return
     recorded = read_options(manifest)
-    stored = recorded["options"] if recorded else _legacy_options(manifest)
+    stored = {"backend": "knf", **recorded["options"]} if recorded else _legacy_options(manifest)
     if stored is None:
         return
     keys = differing(stored, {k: v for k, v in wanted.items() if recorded or k in stored})

@@ -109,3 +109,29 @@ def test_an_existing_manifest_made_with_other_options_is_refused(tmp_path: Path)
         compute_and_store(path, out, tmp_path / "fbank", {"num_mel_bins": 40})
     assert compute_and_store(path, out, tmp_path / "fbank", {"num_mel_bins": 40}, force=True) is True
     assert CutSet.from_file(out)[0].num_features == 40
+
+
+def test_the_torch_backend_stores_its_features_and_a_switch_needs_force(tmp_path: Path) -> None:
+    """features.backend=torch: torch-fbank features, within its tolerance of kaldi-native-fbank;
+    the manifest records the backend, so a config asking for the other one is refused."""
+    from spkssl.features.frontend import FeatureFrontend
+    from spkssl.features.provenance import FeatureMismatch
+
+    cuts = _cuts(tmp_path)
+    path = tmp_path / "cuts.jsonl.gz"
+    cuts.to_file(path)
+    out = tmp_path / "cuts_fbank.jsonl.gz"
+    res = CliRunner().invoke(cli, ["compute-fbank", str(path), str(out), "--storage-dir", str(tmp_path / "fbank"),
+                                   "--set", "features.backend=torch"])
+    assert res.exit_code == 0, res.output
+    stored = CutSet.from_file(out).to_eager()
+    assert all(c.features.type == "torch-fbank" for c in stored)
+    front = FeatureFrontend.from_config({"backend": "torch", "cmn": False})
+    for cut, orig in zip(stored, cuts):
+        knf = compute_fbank(load_cut_audio(orig), 16000)
+        assert np.array_equal(cut.load_features(), front.fbank_of(load_cut_audio(orig), 16000))
+        assert np.abs(cut.load_features() - knf).max() < 0.1 and not np.array_equal(cut.load_features(), knf)
+    with pytest.raises(FeatureMismatch, match=r"features.backend='torch' \(the config: 'knf'\)"):
+        compute_and_store(path, out, tmp_path / "fbank", None, backend="knf")
+    assert compute_and_store(path, out, tmp_path / "fbank", None, backend="knf", force=True)
+    assert CutSet.from_file(out)[0].features.type == "knf-fbank"

@@ -49,7 +49,8 @@ def test_config_roundtrip_and_registry() -> None:
 def test_defaults_are_features_yaml(edit_defaults) -> None:
     yaml_path = Path(__file__).resolve().parents[2] / "spkssl" / "configs" / "features.yaml"
     section = yaml.safe_load(yaml_path.read_text())
-    assert section.pop("cmn") is True  # the one non-fbank key: input normalisation of the network
+    assert section.pop("cmn") is True  # not an fbank option: input normalisation of the network
+    assert section.pop("backend") == "knf"  # not an fbank option: which implementation computes it
     assert KnfFbankConfig().to_dict() == section == fbank_defaults()
     edit_defaults("features", num_mel_bins=24, frame_shift_ms=20.0)  # no other copy of the defaults exists
     assert KnfFbankConfig().num_mel_bins == 24 and KnfFbank().frame_shift == 0.02
