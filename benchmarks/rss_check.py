@@ -20,6 +20,7 @@ import argparse
 import gzip
 import io
 import json
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -44,20 +45,26 @@ cfg = load_config(None)
 stream = ShardStream(ShardIndex.load(sys.argv[2]), SegmentMaker(cfg, None, per_item=2), batch_size=128,
                      seed=0, num_workers=2, epochs=1)
 stream.set_epoch(0, 0)
-for i, batch in zip(range(20), stream.loader(collate_segments)):
+it = iter(stream.loader(collate_segments))
+for i, batch in zip(range(20), it):
     pass
+WORKERS = [w.pid for w in it._workers]
 """,
 }
 
 
 def make_corpus(root: Path, n: int, shard_size: int = 1000) -> tuple[Path, Path]:
-    """``(cuts manifest, Shar folder)`` of ``n`` cuts that all use one 2-second recording."""
+    """``(cuts manifest, Shar folder)`` of ``n`` cuts that all use one 2-second recording.
+
+    The shards hold a 0.1-second FLAC per cut (looped into crops, as short cuts are), so that
+    1M cuts take about 3 GB of disk rather than 40.
+    """
     root.mkdir(parents=True, exist_ok=True)
     wav = root / "speech.wav"
     x = (0.1 * np.random.default_rng(0).standard_normal(2 * SR)).astype(np.float32)
     sf.write(wav, x, SR, subtype="PCM_16")
     buf = io.BytesIO()
-    sf.write(buf, x, SR, format="FLAC", subtype="PCM_16")
+    sf.write(buf, x[: SR // 10], SR, format="FLAC", subtype="PCM_16")
     flac = buf.getvalue()
     manifest = root / "cuts.jsonl.gz"
     shar = root / "shar"
@@ -75,8 +82,9 @@ def make_corpus(root: Path, n: int, shard_size: int = 1000) -> tuple[Path, Path]
                            "supervisions": [{"id": cid, "recording_id": cid, "start": 0.0, "duration": 2.0,
                                              "channel": 0, "speaker": cid[:8]}], "recording": rec}
                     m.write(json.dumps(cut) + "\n")
-                    c.write(json.dumps({**cut, "recording": {**rec, "sources": [{"type": "shar", "channels": [0],
-                                                                                  "source": ""}]}}) + "\n")
+                    short = {**rec, "num_samples": SR // 10, "duration": 0.1,
+                             "sources": [{"type": "shar", "channels": [0], "source": ""}]}
+                    c.write(json.dumps({**cut, "duration": 0.1, "recording": short}) + "\n")
                     for name, data in ((f"{cid}.flac", flac), (f"{cid}.json", b"{}")):
                         info = tarfile.TarInfo(name)
                         info.size = len(data)
@@ -88,26 +96,37 @@ def make_corpus(root: Path, n: int, shard_size: int = 1000) -> tuple[Path, Path]
     return manifest, shar
 
 
+_HWM = """
+def hwm(pid='self'):
+    for line in open(f'/proc/{pid}/status'):
+        if line.startswith('VmHWM:'):
+            return int(line.split()[1]) / 1024
+    return 0.0
+"""
+
+
 def _peak_mib(code: str, *args: str) -> tuple[float, float]:
-    """Peak RSS (MiB) of a fresh Python running ``code``, and of its largest child process."""
-    script = ("import sys, resource\n" + _PROBE["baseline"] + "\n" + code + "\nr = resource.getrusage\n"
-              "print(r(resource.RUSAGE_SELF).ru_maxrss / 1024, r(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)")
+    """Peak RSS (MiB, ``VmHWM``: not inherited across exec) of a fresh Python running ``code``, and of
+    its largest DataLoader worker (``WORKERS``: pids the code leaves, read while they are alive)."""
+    script = ("import sys\nWORKERS = []\n" + _PROBE["baseline"] + "\n" + _HWM + code +
+              "\nprint(hwm(), max([hwm(p) for p in WORKERS], default=0.0))")
     out = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, check=True)
     main, child = out.stdout.split()[-2:]
     return float(main), float(child)
 
 
 def rss_table(work: Path, sizes: tuple[int, ...]) -> None:
-    """Print the peak RSS of each way of holding the training cuts, at each size."""
+    """Print the peak RSS of each way of holding the training cuts, at each size (each corpus removed after)."""
     base, _ = _peak_mib(_PROBE["baseline"])
-    print(f"peak RSS per process (MiB; a Python with torch and lhotse imported: {base:.0f} MiB)")
+    print(f"peak RSS per process (MiB, VmHWM; a Python with torch, lhotse and spkssl imported: {base:.0f} MiB)")
     print(f"{'cuts':>10} {'eager list':>12} {'random access':>14} {'Shar: trainer':>14} {'Shar: worker':>13}")
     for n in sizes:
         manifest, shar = make_corpus(work / f"rss{n}", n)
         eager, _ = _peak_mib(_PROBE["eager list"], str(manifest))
         table, _ = _peak_mib(_PROBE["random-access table"], str(manifest))
         stream, worker = _peak_mib(_PROBE["Shar stream"], str(manifest), str(shar))
-        print(f"{n:>10,} {eager:>12.0f} {table:>14.0f} {stream:>14.0f} {worker:>13.0f}")
+        print(f"{n:>10,} {eager:>12.0f} {table:>14.0f} {stream:>14.0f} {worker:>13.0f}", flush=True)
+        shutil.rmtree(manifest.parent)
 
 
 def main() -> None:
