@@ -51,3 +51,23 @@ def test_a_typo_in_set_is_named_by_any_command(tmp_path, monkeypatch) -> None:
                  ["cluster", "--embeddings", "e", "--cuts", "c", "--out-dir", "o"]):
         r = CliRunner().invoke(cli, [*args, "--set", "score.mean_subb=1"])
         assert r.exit_code != 0 and "unknown config key 'score.mean_subb'" in r.output, (args, r.output)
+
+
+def test_exp_usage_is_checked_the_same_on_every_method_command(tmp_path) -> None:
+    """``--exp`` refuses ``--config`` and stand-alone options, and names its missing companion."""
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    conf = tmp_path / "c.yaml"
+    conf.write_text("{}\n")
+    cases = [
+        (["cluster", "--exp", str(exp)], "--exp needs --round"),
+        (["train", "--exp", str(exp)], "--exp needs --round"),
+        (["extract", "--exp", str(exp)], "--exp needs --system"),
+        (["cluster", "--exp", str(exp), "--round", "1", "--config", str(conf)], "--exp and --config cannot be used together"),
+        (["extract", "--exp", str(exp), "--system", "round0", "--out-dir", str(tmp_path)],
+         "--exp and --out-dir cannot be used together"),
+        (["score", "--exp", str(exp), "--system", "round0", "--name", "x"], "--exp and --name cannot be used together"),
+    ]
+    for argv, message in cases:
+        result = CliRunner().invoke(cli, argv)
+        assert result.exit_code == 2 and message in result.output, (argv, result.output)

@@ -19,7 +19,7 @@ import json
 
 import click
 
-from spkssl.cli.options import config_options, exclusive, exp_option, force_option, load_cli_config, open_experiment
+from spkssl.cli.options import check_exp_usage, config_options, exp_option, force_option, load_cli_config, open_experiment
 
 
 @click.command("cluster")
@@ -41,10 +41,7 @@ def cluster_cmd(exp: str | None, round_: int | None, embeddings: str | None, cut
     from spkssl.experiment import ExperimentError
 
     if exp is not None:
-        exclusive(exp=exp, config=config)
-        exclusive(exp=exp, embeddings=embeddings, cuts=cuts, out_dir=out_dir)
-        if round_ is None:
-            raise click.UsageError("--exp needs --round")
+        check_exp_usage(exp, config, ("--round", round_), embeddings=embeddings, cuts=cuts, out_dir=out_dir)
         experiment = open_experiment(exp, overrides)
         try:
             emb_path, cuts_path, out = experiment.cluster_paths(round_)

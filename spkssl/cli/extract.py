@@ -21,7 +21,7 @@ from pathlib import Path
 
 import click
 
-from spkssl.cli.options import config_options, exclusive, exp_option, force_option, load_cli_config, open_experiment
+from spkssl.cli.options import check_exp_usage, config_options, exp_option, force_option, load_cli_config, open_experiment
 from spkssl.utils.threads import share_cpu
 
 METHODS = ("model", "logmel-stats")
@@ -64,10 +64,8 @@ def extract_cmd(exp, system, model, method, cuts_path, out_dir, device, nj, cmd,
 
     try:
         if exp is not None:
-            exclusive(exp=exp, config=config)
-            exclusive(exp=exp, model=model, cuts_path=cuts_path, out_dir=out_dir)
-            if system is None:
-                raise click.UsageError("--exp needs --system (round<N> or baseline)")
+            check_exp_usage(exp, config, ("--system (round<N> or baseline)", system),
+                            model=model, cuts_path=cuts_path, out_dir=out_dir)
             experiment = open_experiment(exp, overrides)
             embed_system(experiment, experiment.system(system), nj=nj, cmd=cmd, device=device, force=force)
             return

@@ -67,3 +67,16 @@ def exclusive(**given: Any) -> None:
     named = [f"--{k.replace('_', '-')}" for k, v in given.items() if v not in (None, (), False)]
     if len(named) > 1:
         raise click.UsageError(f"{' and '.join(named)} cannot be used together")
+
+
+def check_exp_usage(exp: str, config: str | None, needs: tuple[str, Any] | None = None, **standalone: Any) -> None:
+    """Refuse ``--exp`` with ``--config`` or with a stand-alone option, or without its companion.
+
+    ``needs=("--round", round_)`` names the option ``--exp`` cannot go without;
+    ``standalone`` are the options of the stand-alone form, none of which may be given.
+    """
+    exclusive(exp=exp, config=config)
+    for key, value in standalone.items():
+        exclusive(exp=exp, **{key: value})
+    if needs is not None and needs[1] is None:
+        raise click.UsageError(f"--exp needs {needs[0]}")

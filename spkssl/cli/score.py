@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from spkssl.cli.options import config_options, exclusive, exp_option, load_cli_config, open_experiment
+from spkssl.cli.options import check_exp_usage, config_options, exp_option, load_cli_config, open_experiment
 from spkssl.config import ConfigError
 from spkssl.embed.io import EmbeddingError, read_embeddings
 from spkssl.scoring import BACKENDS, run_scoring
@@ -58,8 +58,7 @@ def score_cmd(exp: str | None, system: str | None, trials_path: str | None, embe
               config: str | None, overrides: tuple[str, ...]) -> None:
     """Score trial lists; write NAME.BACKEND.{score,json,det.png} and print Markdown rows."""
     if exp is not None:
-        exclusive(exp=exp, config=config)
-        exclusive(exp=exp, trials_path=trials_path, embeddings=embeddings, enroll_embeddings=enroll_embeddings,
+        check_exp_usage(exp, config, None, trials_path=trials_path, embeddings=embeddings, enroll_embeddings=enroll_embeddings,
                   train_embeddings=train_embeddings, train_utt2spk=train_utt2spk, out_dir=out_dir, name=name)
         _score_experiment(exp, system, backends, mean_sub, overrides)
         return

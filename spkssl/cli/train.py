@@ -24,7 +24,7 @@ from typing import Sequence
 
 import click
 
-from spkssl.cli.options import config_options, exclusive, exp_option, force_option, load_cli_config, open_experiment
+from spkssl.cli.options import check_exp_usage, config_options, exp_option, force_option, load_cli_config, open_experiment
 from spkssl.utils.logging import get_logger
 from spkssl.utils.threads import share_cpu
 
@@ -89,11 +89,8 @@ def train_command(exp: str | None, round_: int | None, cuts: str | None, out_dir
     if ngpu is not None:
         device = "cpu" if ngpu == 0 else "auto"
     if exp is not None:
-        exclusive(exp=exp, config=config)
-        exclusive(exp=exp, cuts=cuts, out_dir=out_dir, objective=objective, aug_dir=aug_dir, init_from=init_from,
-                  shar=shar)
-        if round_ is None:
-            raise click.UsageError("--exp needs --round")
+        check_exp_usage(exp, config, ("--round", round_), cuts=cuts, out_dir=out_dir, objective=objective,
+                        aug_dir=aug_dir, init_from=init_from, shar=shar)
         cfg, opts = _from_experiment(exp, round_, overrides)
     else:
         if cuts is None or out_dir is None or objective is None:

@@ -31,7 +31,7 @@ import torch
 from lhotse.features.base import FeatureExtractor, register_extractor
 
 from spkssl.features.fbank import compute_fbank, fbank_cfg, fbank_defaults
-from spkssl.features.torch_fbank import resolve_fbank_cfg, torch_fbank, torch_fbank_batch
+from spkssl.features.torch_fbank import torch_fbank, torch_fbank_batch
 
 
 @dataclass
@@ -79,11 +79,9 @@ class KnfFbankConfig:
         return KnfFbankConfig(**dict(data))
 
 
-@register_extractor
-class KnfFbank(FeatureExtractor):
-    """Kaldi-compatible fbank via kaldi-native-fbank, usable wherever Lhotse takes an extractor."""
+class _KaldiFbankExtractor(FeatureExtractor):
+    """What both Kaldi fbank extractors share: options, frame shift, dimension (not registered)."""
 
-    name = "knf-fbank"
     config_type = KnfFbankConfig
 
     def __init__(self, config: KnfFbankConfig | None = None) -> None:
@@ -91,9 +89,9 @@ class KnfFbank(FeatureExtractor):
         self._opts = self.config.to_dict()
 
     @classmethod
-    def from_config(cls, cfg: Mapping[str, Any] | None) -> "KnfFbank":
-        """Extractor from a (partial) ``features`` config section (``cmn`` is not an fbank option)."""
-        return cls(KnfFbankConfig.from_dict(fbank_cfg(cfg)))
+    def from_config(cls, cfg: Mapping[str, Any] | None) -> "_KaldiFbankExtractor":
+        """Extractor from a (partial) ``features`` config section (``cmn`` and ``backend`` are not fbank options)."""
+        return cls(cls.config_type.from_dict(fbank_cfg(cfg)))
 
     @property
     def frame_shift(self) -> float:
@@ -103,6 +101,14 @@ class KnfFbank(FeatureExtractor):
     def feature_dim(self, sampling_rate: int) -> int:
         """Number of mel bins (independent of the sampling rate)."""
         return int(self.config.num_mel_bins)
+
+
+@register_extractor
+class KnfFbank(_KaldiFbankExtractor):
+    """Kaldi-compatible fbank via kaldi-native-fbank, usable wherever Lhotse takes an extractor."""
+
+    name = "knf-fbank"
+    config_type = KnfFbankConfig
 
     def extract(self, samples: np.ndarray, sampling_rate: int) -> np.ndarray:
         """``samples``: 1-D or ``(1, n)`` float in [-1, 1] → ``(frames, num_mel_bins)`` float32."""
@@ -132,29 +138,11 @@ class TorchFbankConfig(KnfFbankConfig):
 
 
 @register_extractor
-class TorchFbank(FeatureExtractor):
+class TorchFbank(_KaldiFbankExtractor):
     """Kaldi-compatible fbank computed in torch on whole utterances (and batches) at once."""
 
     name = "torch-fbank"
     config_type = TorchFbankConfig
-
-    def __init__(self, config: TorchFbankConfig | None = None) -> None:
-        super().__init__(config)
-        self._opts = self.config.to_dict()
-
-    @classmethod
-    def from_config(cls, cfg: Mapping[str, Any] | None) -> "TorchFbank":
-        """Extractor from the ``features`` config section (``configs/features.yaml`` fills the rest)."""
-        return cls(TorchFbankConfig.from_dict(resolve_fbank_cfg(cfg)))
-
-    @property
-    def frame_shift(self) -> float:
-        """Frame shift in seconds."""
-        return self.config.frame_shift_ms / 1000.0
-
-    def feature_dim(self, sampling_rate: int) -> int:
-        """Number of mel bins (independent of the sampling rate)."""
-        return int(self.config.num_mel_bins)
 
     def extract(self, samples: np.ndarray | torch.Tensor, sampling_rate: int) -> np.ndarray:
         """``samples``: 1-D or ``(1, n)`` float in [-1, 1] → ``(frames, num_mel_bins)`` float32."""
