@@ -9,7 +9,7 @@ import pytest
 import yaml
 from lhotse.features.base import FeatureExtractor, get_extractor_type
 
-from spkssl.features.extractor import KnfFbank, KnfFbankConfig
+from spkssl.features.extractor import KnfFbank, KnfFbankConfig, TorchFbank
 from spkssl.features.fbank import compute_fbank, fbank_defaults
 
 
@@ -36,14 +36,16 @@ def test_shape_determinism_and_parity(rng: np.random.Generator) -> None:
     assert ext.frame_shift == 0.01 and ext.feature_dim(16000) == 80
 
 
-def test_config_roundtrip_and_registry() -> None:
-    ext = KnfFbank.from_config({"num_mel_bins": 40, "frame_shift_ms": 20.0})
+@pytest.mark.parametrize("cls, name", [(KnfFbank, "knf-fbank"), (TorchFbank, "torch-fbank")])
+def test_config_roundtrip_and_registry(cls, name) -> None:
+    """Both extractors: options from a features section (cmn ignored), Lhotse round trip, registry."""
+    ext = cls.from_config({"num_mel_bins": 40, "frame_shift_ms": 20.0, "cmn": True})
     assert ext.feature_dim(16000) == 40 and ext.frame_shift == 0.02
     again = FeatureExtractor.from_dict(ext.to_dict())
-    assert isinstance(again, KnfFbank) and again.config == ext.config
-    assert get_extractor_type("knf-fbank") is KnfFbank
+    assert type(again) is cls and again.config == ext.config
+    assert get_extractor_type(name) is cls
     with pytest.raises(ValueError, match="unknown knf-fbank option"):
-        KnfFbankConfig.from_dict({"num_bins": 3})
+        cls.config_type.from_dict({"num_bins": 3})
 
 
 def test_defaults_are_features_yaml(edit_defaults) -> None:
