@@ -88,7 +88,7 @@ class System:
     name: str
     dir: Path
     model: Path | None  # final.pt; None for the baseline
-    utt2spk: Path | None  # pseudo labels of the training cuts (PLDA, speaker cohorts); None without labels
+    utt2spk: Path | None  # the labels it trained on (PLDA, speaker cohorts): pseudo, or true for the supervised reference
 
     @property
     def train_embeddings(self) -> Path:
@@ -249,7 +249,25 @@ class Experiment:
             return System("baseline", self.root / "baseline", None, None)
         r = self._check_round(int(match.group(2)))
         labels = self.pseudo_dir(r) / "utt2spk" if r >= 1 else None
+        if r == 0 and self.train_plan(0).labels == "true":
+            labels = self.round_dir(0) / "utt2spk"
         return System(f"round{r}", self.round_dir(r), self.round_dir(r) / "final.pt", labels)
+
+    def true_labels(self, out: Path) -> Path:
+        """Write ``out``, the Kaldi ``utt2spk`` of the training cuts' true speakers, if it is missing.
+
+        These are the labels a supervised round 0 trained on, so its PLDA and AS-norm
+        back-ends train on them as a round's train on its pseudo labels.
+        """
+        if not out.is_file():
+            from lhotse import CutSet
+
+            from spkssl.utils.io import write_text_atomic
+
+            pairs = sorted((c.id, c.supervisions[0].speaker) for c in CutSet.from_file(self.inputs.train_cuts)
+                           if c.supervisions and c.supervisions[0].speaker is not None)
+            write_text_atomic(out, "".join(f"{u} {s}\n" for u, s in pairs))
+        return out
 
     def systems(self) -> list[System]:
         """The baseline and every round, in order."""

@@ -59,6 +59,8 @@ def score_system(exp: Experiment, system: System, backends: Sequence[str] | None
     backends = list(backends or cfg["backends"])
     train_npz = system.train_embeddings / NPZ_NAME
     train_ids, train_emb = read_embeddings(train_npz)
+    if system.utt2spk is not None and system.name == "round0":  # the supervised reference: its true labels
+        exp.true_labels(system.utt2spk)
     utt2spk = read_utt2spk(system.utt2spk) if system.utt2spk is not None else None
     labelled = (labelled_subset(train_ids, train_emb, utt2spk, system.utt2spk, train_npz)
                 if utt2spk is not None else None)

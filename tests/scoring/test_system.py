@@ -74,3 +74,31 @@ def test_labelled_subset_keeps_the_embedding_order() -> None:
     ids, emb = labelled_subset(["c", "a", "b"], np.arange(6.0).reshape(3, 2), {"b": "s", "c": "s"},
                                Path("u"), Path("e"))
     assert ids == ["c", "b"] and emb.tolist() == [[0.0, 1.0], [4.0, 5.0]]
+
+
+def test_the_supervised_reference_trains_plda_on_the_true_labels(tmp_path: Path, rng: np.random.Generator) -> None:
+    """A supervised round 0 has labels: its true speakers, written once as round0/utt2spk for PLDA."""
+    from lhotse import CutSet, MonoCut, SupervisionSegment
+
+    train_ids = [f"tr{s:02d}_{k}" for s in range(8) for k in range(6)]
+    eval_ids = [f"te{s:02d}_{k}" for s in range(8, 16) for k in range(6)]
+    centres = rng.normal(size=(16, 12))
+    emb = (centres[np.repeat(np.arange(16), 6)] + 0.4 * rng.normal(size=(96, 12))).astype(np.float32)
+    data = tmp_path / "data"
+    (data / "trials").mkdir(parents=True)
+    (data / "trials" / "test.trials").write_text("".join(
+        f"{a} {b} {'target' if a[:4] == b[:4] else 'nontarget'}\n" for i, a in enumerate(eval_ids) for b in eval_ids[i + 1:]))
+    (data / "manifests").mkdir()
+    CutSet.from_cuts(MonoCut(u, 0.0, 1.0, 0, supervisions=[SupervisionSegment(u, u, 0.0, 1.0, speaker=u[:4])])
+                     for u in train_ids).to_file(data / "manifests" / "train_cuts.jsonl.gz")
+    root = tmp_path / "exp"
+    save_config(load_config(None, [f"inputs.data_dir={data}", "inputs.trials.test=trials/test.trials",
+                                   "rounds.round0_objective=supervised", "rounds.num_rounds=0",
+                                   "score.backends=[cosine,plda]"]), root / "config.yaml")
+    write_embeddings(root / "round0" / "embeddings" / "train", train_ids, emb[:48])
+    write_embeddings(root / "round0" / "embeddings" / "eval", eval_ids, emb[48:])
+    exp = Experiment(root)
+    results = {r["backend"]: r for r in score_system(exp, exp.system("round0"))}
+    assert set(results) == {"cosine", "plda"}
+    assert results["plda"]["num_train"] == 48 and results["plda"]["num_speakers"] == 8
+    assert (root / "round0" / "utt2spk").read_text().splitlines()[0] == "tr00_0 tr00"
