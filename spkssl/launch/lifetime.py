@@ -170,6 +170,19 @@ class Reaper:
         """Stop process group ``pgid`` if the launcher dies before :meth:`forget_group`."""
         self._send(f"+group {int(pgid)}")
 
+    def registrar(self) -> Callable[[], None]:
+        """A ``preexec_fn`` with which a job started in a new session registers its own group.
+
+        It runs in the child before the job's command does, so a launcher killed between
+        starting a job and :meth:`watch_group` cannot leave that job unwatched.
+        """
+        write_fd = self._write_fd
+
+        def register() -> None:
+            os.write(write_fd, f"+group {os.getpgid(0)}\n".encode())
+
+        return register
+
     def forget_group(self, pgid: int) -> None:
         """The group ended (its id may be reused): leave it alone."""
         self._send(f"-group {int(pgid)}")

@@ -67,7 +67,7 @@ def _job_env(opts: LaunchOptions, index: int) -> dict[str, str]:
     return env
 
 
-def _start(spec: JobSpec, opts: LaunchOptions, index: int) -> _Running:
+def _start(spec: JobSpec, opts: LaunchOptions, index: int, reaper: Reaper | None = None) -> _Running:
     log_path = Path(spec.log_path(index))
     command = spec.command(index)
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,6 +81,7 @@ def _start(spec: JobSpec, opts: LaunchOptions, index: int) -> _Running:
         stderr=subprocess.STDOUT,
         env=_job_env(opts, index),
         start_new_session=True,  # its own process group, so a kill reaches pipes too
+        preexec_fn=None if reaper is None else reaper.registrar(),  # watched before the command runs
     )
     return _Running(index, proc, log, time.monotonic())
 
@@ -133,9 +134,7 @@ def run_jobs(spec: JobSpec, opts: LaunchOptions, reaper: Reaper | None = None) -
             while pending and len(running) < limit:
                 index = pending.pop(0)
                 try:
-                    running.append(_start(spec, opts, index))
-                    if reaper is not None:
-                        reaper.watch_group(running[-1].proc.pid)
+                    running.append(_start(spec, opts, index, reaper))
                 except OSError as exc:
                     failed.append((index, f"could not start ({exc})", spec.log_path(index)))
             still: list[_Running] = []

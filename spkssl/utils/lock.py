@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import socket
 import sys
 import time
@@ -54,6 +55,16 @@ def holder_line(pid: int) -> str:
     return f"pid {pid} on {socket.gethostname()} since {started}" + (f": {command}" if command else "")
 
 
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _read(fd: int) -> str:
     return os.pread(fd, 4096, 0).decode(errors="replace").strip()
 
@@ -64,6 +75,10 @@ def _claim(fd: int, path: Path, what: str, pid: int, lock: Callable[[int, int], 
         lock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         holder = _read(fd) or "another process (it has not written its name yet)"
+        match = re.match(r"pid (\d+) ", holder)
+        if match and not _pid_exists(int(match.group(1))):  # e.g. `sleep` left running by a killed run.sh
+            raise LockHeld(f"{what} is in use: {path} was taken by {holder}, which has ended, but a process it "
+                           f"started still holds it; find it with `fuser -v {path}`, stop it, and rerun") from None
         raise LockHeld(f"{what} is in use: {path} is held by {holder}. Wait for that run to end, "
                        "or stop it (kill its pid) and rerun") from None
     stale = _read(fd)

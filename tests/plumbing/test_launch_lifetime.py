@@ -121,3 +121,37 @@ def test_logs_are_appended_with_a_header_per_attempt(tmp_path: Path) -> None:
     log = (tmp_path / "log" / "a.log").read_text()
     assert log.count("# Started at ") == 2 and log.index("first") < log.index("second")
     assert "\x00" not in log
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process lifetime uses Linux prctl")
+def test_a_job_is_watched_before_its_command_runs(tmp_path: Path) -> None:
+    """A launcher killed right after starting a job (before it could tell its reaper) still stops it."""
+    argv = ["JOB=1:1", str(tmp_path / "log" / "j.JOB.log"), "bash", "-c", f"echo $$ > {tmp_path}/j.pid; exec sleep 300"]
+    code = ("import os\n"
+            "from spkssl.launch import parse_launch_args\n"
+            "from spkssl.launch.lifetime import Reaper\n"
+            "from spkssl.launch.local import _start\n"
+            f"spec, opts = parse_launch_args({argv!r}, 'x')\n"
+            "reaper = Reaper()\n"
+            "_start(spec, opts, 1, reaper)\n"
+            "os._exit(0)  # gone at once: nothing after _start ran\n")
+    subprocess.run([sys.executable, "-c", code], env=env(), check=True, stderr=open(tmp_path / "err", "w"))
+    wait_for(lambda: "stopping process group(s) [" in (tmp_path / "err").read_text(), "the reaper stopped nothing")
+    group = int((tmp_path / "err").read_text().split("process group(s) [")[1].split("]")[0])
+
+    def group_alive() -> bool:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return False
+        return any(alive(int(p.name)) for p in Path("/proc").iterdir()
+                   if p.name.isdigit() and _pgid(p) == group)
+
+    wait_for(lambda: not group_alive(), f"job group {group} outlived a launcher that died right after starting it")
+
+
+def _pgid(proc: Path) -> int | None:
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[2])
+    except (OSError, ValueError, IndexError):
+        return None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 HEAD = """#!/usr/bin/env bash
 set -euo pipefail
@@ -87,7 +88,8 @@ def _popen_locked(tmp_path, exp: str, seconds: str):
     (tmp_path / "locked.sh").write_text(LOCKED)
     env = dict(os.environ, REPO=str(repo), PYTHONPATH=str(repo))
     proc = subprocess.Popen(["bash", str(tmp_path / "locked.sh"), exp, seconds], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # its own process group, as a recipe run from a terminal
     assert proc.stdout.readline().strip() == f"locked {exp}"  # it holds the lock now
     return proc, env
 
@@ -107,8 +109,11 @@ def test_lock_experiment_refuses_a_second_run_naming_the_holder(bash, tmp_path):
 
 
 def test_lock_experiment_takes_over_after_a_kill_and_is_clean_after_a_normal_exit(bash, tmp_path):
+    import os
+    import signal
+
     first, env = _popen_locked(tmp_path, "exp/a", "30")
-    first.kill()  # SIGKILL: no trap runs, the holder's line stays
+    os.killpg(first.pid, signal.SIGKILL)  # kill -9 of the recipe's group (its `sleep` too): no trap runs
     first.wait()
     assert f"pid {first.pid}" in (tmp_path / "exp" / "a" / ".lock").read_text()
     r = bash(LOCKED, "exp/a", env={"PYTHONPATH": env["PYTHONPATH"]})
@@ -117,3 +122,37 @@ def test_lock_experiment_takes_over_after_a_kill_and_is_clean_after_a_normal_exi
     assert (tmp_path / "exp" / "a" / ".lock").read_text() == ""  # a clean exit leaves no name
     r = bash(LOCKED, "exp/a", env={"PYTHONPATH": env["PYTHONPATH"]})
     assert r.returncode == 0 and "taking over" not in r.stderr
+
+
+def test_a_child_left_running_by_a_killed_recipe_is_named_as_the_holder(bash, tmp_path):
+    """kill -9 of run.sh alone: its `sleep` keeps the lock open; the refusal says so and how to find it."""
+    import os
+    import signal
+
+    first, env = _popen_locked(tmp_path, "exp/a", "30")
+    try:
+        import time
+
+        deadline = time.monotonic() + 30
+        while not any(p.name.isdigit() and (Path(p) / "stat").is_file() and _ppid(p) == first.pid
+                      for p in Path("/proc").iterdir()):  # its `sleep` has started
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        first.kill()  # the shell only
+        first.wait()
+        r = bash(LOCKED, "exp/a", env={"PYTHONPATH": env["PYTHONPATH"]})
+        assert r.returncode == 1
+        assert f"was taken by pid {first.pid}" in r.stderr and "which has ended" in r.stderr
+        assert "fuser -v exp/a/.lock" in r.stderr
+    finally:
+        try:
+            os.killpg(first.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _ppid(proc) -> int | None:
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
