@@ -32,20 +32,12 @@ import sys
 import time
 from typing import Callable, Sequence
 
+from spkssl.utils.lock import pid_exists
+
 ENV = "SPKSSL_DIE_WITH_PARENT"
 KILL_GRACE_S = 10.0  # seconds a stopped job gets to exit on SIGTERM before SIGKILL
 _PR_SET_PDEATHSIG = 1
 _POLL_S = 0.1
-
-
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def die_with_parent(sig: int = signal.SIGTERM) -> bool:
@@ -62,7 +54,7 @@ def die_with_parent(sig: int = signal.SIGTERM) -> bool:
     parent = os.getppid()
     if ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
         return False
-    if not _exists(int(value)) or os.getppid() != parent:  # orphaned before or while this ran
+    if not pid_exists(int(value)) or os.getppid() != parent:  # orphaned before or while this ran
         os.kill(os.getpid(), sig)
     return True
 

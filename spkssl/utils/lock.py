@@ -55,7 +55,8 @@ def holder_line(pid: int) -> str:
     return f"pid {pid} on {socket.gethostname()} since {started}" + (f": {command}" if command else "")
 
 
-def _pid_exists(pid: int) -> bool:
+def pid_exists(pid: int) -> bool:
+    """True while process ``pid`` exists (also when it belongs to another user)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -76,7 +77,7 @@ def _claim(fd: int, path: Path, what: str, pid: int, lock: Callable[[int, int], 
     except OSError:
         holder = _read(fd) or "another process (it has not written its name yet)"
         match = re.match(r"pid (\d+) ", holder)
-        if match and not _pid_exists(int(match.group(1))):  # e.g. `sleep` left running by a killed run.sh
+        if match and not pid_exists(int(match.group(1))):  # e.g. `sleep` left running by a killed run.sh
             raise LockHeld(f"{what} is in use: {path} was taken by {holder}, which has ended, but a process it "
                            f"started still holds it; find it with `fuser -v {path}`, stop it, and rerun") from None
         raise LockHeld(f"{what} is in use: {path} is held by {holder}. Wait for that run to end, "
