@@ -253,13 +253,15 @@ class Experiment:
             labels = self.round_dir(0) / "utt2spk"
         return System(f"round{r}", self.round_dir(r), self.round_dir(r) / "final.pt", labels)
 
-    def true_labels(self, out: Path) -> Path:
-        """Write ``out``, the Kaldi ``utt2spk`` of the training cuts' true speakers, if it is missing.
+    def training_labels(self, system: System) -> Path | None:
+        """The ``utt2spk`` of the labels ``system`` trained on (None without labels).
 
-        These are the labels a supervised round 0 trained on, so its PLDA and AS-norm
-        back-ends train on them as a round's train on its pseudo labels.
+        For the supervised round 0 these are the training cuts' true speakers, written
+        once as ``round0/utt2spk``, so its PLDA and AS-norm back-ends train on them as a
+        round's train on its pseudo labels.
         """
-        if not out.is_file():
+        out = system.utt2spk
+        if out is not None and system.name == "round0" and not out.is_file():
             from lhotse import CutSet
 
             from spkssl.utils.io import write_text_atomic

@@ -59,10 +59,9 @@ def score_system(exp: Experiment, system: System, backends: Sequence[str] | None
     backends = list(backends or cfg["backends"])
     train_npz = system.train_embeddings / NPZ_NAME
     train_ids, train_emb = read_embeddings(train_npz)
-    if system.utt2spk is not None and system.name == "round0":  # the supervised reference: its true labels
-        exp.true_labels(system.utt2spk)
-    utt2spk = read_utt2spk(system.utt2spk) if system.utt2spk is not None else None
-    labelled = (labelled_subset(train_ids, train_emb, utt2spk, system.utt2spk, train_npz)
+    labels = exp.training_labels(system)
+    utt2spk = read_utt2spk(labels) if labels is not None else None
+    labelled = (labelled_subset(train_ids, train_emb, utt2spk, labels, train_npz)
                 if utt2spk is not None else None)
     lists = [(name, path, system.eval_embeddings) for name, path in exp.inputs.trials.items()]
     lists += [(name, path, system.train_embeddings) for name, path in exp.inputs.val_trials.items()]
@@ -80,7 +79,7 @@ def score_system(exp: Experiment, system: System, backends: Sequence[str] | None
             sources = {"embeddings": str(emb_dir / NPZ_NAME), "train_embeddings": str(train_npz)}
             if labelled is not None and backend in ("plda", "asnorm"):
                 kwargs.update(train_ids=labelled[0], train_emb=labelled[1], utt2spk=utt2spk)
-                sources["train_utt2spk"] = str(system.utt2spk)
+                sources["train_utt2spk"] = str(labels)
             log.info("scoring %s with %s (%s)", name, system.name, backend)
             results.append(run_scoring(trials, ids, emb, backend, system.scores, name, cfg, sources, **kwargs))
     return results

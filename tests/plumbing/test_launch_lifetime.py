@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from spkssl.launch.lifetime import ENV, Reaper
+from tests.plumbing.conftest import proc_stat
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_LOCAL = str(REPO / "local" / "run_local.sh")
@@ -20,11 +21,8 @@ WAIT_S = 30.0  # how long a test waits for processes to go (they go in well unde
 
 def alive(pid: int) -> bool:
     """True while ``pid`` exists and is not a zombie."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+    fields = proc_stat(pid)
+    return fields is not None and fields[0] != "Z"
 
 
 def wait_for(predicate, what: str) -> None:
@@ -145,13 +143,6 @@ def test_a_job_is_watched_before_its_command_runs(tmp_path: Path) -> None:
         except ProcessLookupError:
             return False
         return any(alive(int(p.name)) for p in Path("/proc").iterdir()
-                   if p.name.isdigit() and _pgid(p) == group)
+                   if p.name.isdigit() and (proc_stat(p.name) or ["", "", ""])[2] == str(group))
 
     wait_for(lambda: not group_alive(), f"job group {group} outlived a launcher that died right after starting it")
-
-
-def _pgid(proc: Path) -> int | None:
-    try:
-        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[2])
-    except (OSError, ValueError, IndexError):
-        return None

@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from tests.plumbing.conftest import proc_stat
+
 HEAD = """#!/usr/bin/env bash
 set -euo pipefail
 stage=2
@@ -134,7 +136,7 @@ def test_a_child_left_running_by_a_killed_recipe_is_named_as_the_holder(bash, tm
         import time
 
         deadline = time.monotonic() + 30
-        while not any(p.name.isdigit() and (Path(p) / "stat").is_file() and _ppid(p) == first.pid
+        while not any(p.name.isdigit() and (proc_stat(p.name) or ["", ""])[1] == str(first.pid)
                       for p in Path("/proc").iterdir()):  # its `sleep` has started
             assert time.monotonic() < deadline
             time.sleep(0.05)
@@ -149,10 +151,3 @@ def test_a_child_left_running_by_a_killed_recipe_is_named_as_the_holder(bash, tm
             os.killpg(first.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-
-
-def _ppid(proc) -> int | None:
-    try:
-        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
