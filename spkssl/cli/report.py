@@ -5,6 +5,9 @@ baseline and reference experiments as extra rows (:mod:`spkssl.report.experiment
 
     spkssl report --exp exp/mini --reference "supervised (true labels)=exp/mini_supervised"
 
+Every back-end of ``score.backends`` gets its files: the first ``RESULTS.md``,
+``RESULTS_val.md``, ...; a further one B ``RESULTS_B.md``, ``RESULTS_val_B.md``, ...
+
 Repeated runs of one setting (``run.sh --seeds "0 1 2"``): mean ± std over them, per
 round, into a folder of its own (:mod:`spkssl.report.seeds`)::
 

@@ -1,12 +1,14 @@
-"""The report of a whole experiment (``spkssl report --exp E``): one RESULTS file per trial list.
+"""The report of a whole experiment (``spkssl report --exp E``): one RESULTS file per trial list and back-end.
 
 The first evaluation list (``inputs.trials``) gives ``RESULTS.md``; every other list,
-validation lists included, gives ``RESULTS_<name>.md`` with its own figures.  Each
-table shows the rounds, the untrained log-mel baseline of the same experiment
+validation lists included, gives ``RESULTS_<name>.md`` with its own figures.  Those
+use the first back-end of ``score.backends``; every further back-end B gives the same
+files with ``_B`` added (``RESULTS_plda.md``, ``RESULTS_val_plda.md``).  Each table
+shows the rounds, the untrained log-mel baseline of the same experiment
 (``baseline/``) and any reference experiment (``LABEL=exp/<other>``, e.g. the
-supervised reference, read from its ``round0``), all with the first back-end of
-``score.backends``.  A report newer than every score it reads is not rewritten
-unless forced.
+supervised reference, read from its ``round0``).  A system without a score of that
+back-end (the baseline and an unlabelled round 0 have no PLDA) shows ``-``.  A report
+newer than every score it reads is not rewritten unless forced.
 
 Example:
     >>> # report_experiment(Experiment("exp/mini"), ["supervised (true labels)=exp/mini_supervised"])
@@ -14,7 +16,7 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from spkssl.experiment import Experiment
 from spkssl.report import make_report
@@ -32,12 +34,30 @@ def parse_reference(spec: str) -> tuple[str, Path]:
     return label.strip(), Path(path.strip())
 
 
-def report_outputs(exp: Experiment, out_dir: Path | None = None) -> list[tuple[str, Path, Path]]:
-    """``(list name, trial list, RESULTS file)`` of every list the report covers (files in ``out_dir``, default the experiment)."""
+class ReportOutput(NamedTuple):
+    """One RESULTS file: the trial list ``name`` (file ``trials``) scored by ``backend``."""
+
+    name: str
+    backend: str
+    trials: Path
+    out: Path
+
+
+def report_outputs(exp: Experiment, out_dir: Path | None = None) -> list[ReportOutput]:
+    """Every RESULTS file the report writes (in ``out_dir``, default the experiment): lists x back-ends.
+
+    Example:
+        >>> # [o.out.name for o in report_outputs(exp)]
+        >>> # ['RESULTS.md', 'RESULTS_val.md', 'RESULTS_plda.md', 'RESULTS_val_plda.md']
+    """
     lists = list(exp.inputs.trials.items()) + list(exp.inputs.val_trials.items())
     root = exp.root if out_dir is None else Path(out_dir)
-    return [(name, path, root / ("RESULTS.md" if i == 0 else f"RESULTS_{name}.md"))
-            for i, (name, path) in enumerate(lists)]
+    outputs = []
+    for j, backend in enumerate(exp.cfg["score"]["backends"]):
+        for i, (name, path) in enumerate(lists):
+            stem = "RESULTS" + ("" if i == 0 else f"_{name}") + ("" if j == 0 else f"_{backend}")
+            outputs.append(ReportOutput(name, backend, path, root / f"{stem}.md"))
+    return outputs
 
 
 def up_to_date(outputs: Sequence[Path], roots: Sequence[Path]) -> bool:
@@ -52,15 +72,16 @@ def up_to_date(outputs: Sequence[Path], roots: Sequence[Path]) -> bool:
 def report_experiment(exp: Experiment, references: Sequence[str] = (), force: bool = False) -> list[str]:
     """Write every RESULTS file of ``exp`` (see the module doc); return their texts (empty when up to date)."""
     refs = [parse_reference(s) for s in references]
-    backend = exp.cfg["score"]["backends"][0]
     outputs = report_outputs(exp)
-    if not force and up_to_date([out for _, _, out in outputs], [exp.root, *(p for _, p in refs)]):
+    if not force and up_to_date([o.out for o in outputs], [exp.root, *(p for _, p in refs)]):
         log.info("%s: every RESULTS file is newer than every score; skipping (force to rewrite)", exp.root)
         return []
     texts = []
-    for name, trials, out in outputs:
-        extra = [f"{BASELINE_LABEL}={exp.root / 'baseline' / 'scores' / f'{name}.{backend}.json'}"]
-        extra += [f"{label}={path / 'round0' / 'scores' / f'{name}.{backend}.json'}" for label, path in refs]
+    for name, backend, trials, out in outputs:
+        score = f"{name}.{backend}.json"
+        baseline = exp.root / "baseline" / "scores" / score  # cosine only: absent for PLDA, by design
+        extra = [f"{BASELINE_LABEL}={baseline}"] if baseline.is_file() or backend == outputs[0].backend else []
+        extra += [f"{label}={path / 'round0' / 'scores' / score}" for label, path in refs]
         texts.append(make_report(exp.root, name, backend, out=out, trials=trials if trials.is_file() else None,
                                  extra_rows=extra))
     return texts

@@ -8,7 +8,8 @@ For every trial list of the runs, ``D/RESULTS.md`` (first evaluation list) and
 reference), the mean ± sample standard deviation of EER and minDCF over the runs, the
 NMI of each round's pseudo labels, the number of runs with a result, and each run's
 EER; ``D/eer_by_round[_<list>].png`` plots the mean EER by round with ±1 std error
-bars.  References (``LABEL=DIR``) that share a label are the runs of one reference
+bars.  Those use the first back-end of ``score.backends``; every further back-end B
+gets the same files with ``_B`` added (``D/RESULTS_plda.md``, ``D/eer_by_round_val_plda.png``).  References (``LABEL=DIR``) that share a label are the runs of one reference
 (e.g. the supervised reference of each seed) and are aggregated alike.
 
 Example:
@@ -140,13 +141,12 @@ def report_runs(runs: Sequence[Experiment], references: Sequence[str], out_dir: 
     check_repetitions(runs)
     refs = [parse_reference(s) for s in references]
     out_dir = Path(out_dir)
-    backend = runs[0].cfg["score"]["backends"][0]
     outputs = report_outputs(runs[0], out_dir)
-    if not force and up_to_date([out for _, _, out in outputs], [r.root for r in runs] + [p for _, p in refs]):
+    if not force and up_to_date([o.out for o in outputs], [r.root for r in runs] + [p for _, p in refs]):
         log.info("%s: every RESULTS file is newer than every score; skipping (force to rewrite)", out_dir)
         return []
     texts = []
-    for name, _, out in outputs:
+    for name, backend, _, out in outputs:
         rows = gather_spread(runs, refs, name, backend)
         suffix = out.stem[len("RESULTS"):]
         figure = f"eer_by_round{suffix}.png"

@@ -75,3 +75,23 @@ def test_cli_prints_table_to_custom_out(tmp_path):
     assert (out.parent / "det_all_rounds_R.png").is_file()  # named after R.md; trials from the metrics JSON
     r = CliRunner().invoke(cli, ["report", "--exp", str(tmp_path / "nope")])
     assert r.exit_code != 0
+
+
+def test_experiment_report_has_files_per_backend(tmp_path):
+    from spkssl.config import load_config, save_config
+
+    exp, trials, _ = _fake_exp(tmp_path, rounds=(0, 1))
+    save_config(load_config(None, [f"inputs.trials.test={trials}", "score.backends=[cosine,plda]"]),
+                exp / "config.yaml")
+    (exp / "baseline" / "scores").mkdir(parents=True)
+    base = json.loads((exp / "round0" / "scores" / "test.cosine.json").read_text())
+    (exp / "baseline" / "scores" / "test.cosine.json").write_text(json.dumps(base))
+    plda = {"eer_kaldi": 4.25, "eer_roc": 4.3, "mindcf_0.01": 0.5, "mindcf_0.05": 0.3, "trials": str(trials)}
+    (exp / "round1" / "scores" / "test.plda.json").write_text(json.dumps(plda))  # PLDA: round 1 only
+    r = CliRunner().invoke(cli, ["report", "--exp", str(exp)])
+    assert r.exit_code == 0, r.output
+    cosine, plda_md = (exp / "RESULTS.md").read_text(), (exp / "RESULTS_plda.md").read_text()
+    assert "**cosine**" in cosine and "| untrained log-mel stats |" in cosine
+    assert "**plda**" in plda_md and "untrained" not in plda_md  # the baseline has no PLDA: no row
+    assert "| round 1 | 4.25 | 4.30 | 0.5000 | 0.3000 |" in plda_md and "| round 0 | - |" in plda_md
+    assert (exp / "eer_by_round_plda.png").is_file()

@@ -99,3 +99,23 @@ def test_runs_of_different_settings_and_bad_usage_are_refused(tmp_path: Path) ->
     assert mixed.exit_code != 0 and "is not a repetition" in mixed.output
     alone = CliRunner().invoke(cli, ["report", "--exp", str(runs[0]), "--out-dir", str(tmp_path / "y")])
     assert alone.exit_code != 0 and "--out-dir goes with several --exp" in alone.output
+
+
+def test_every_backend_gets_its_own_files(tmp_path: Path) -> None:
+    runs = _runs(tmp_path, "score.backends=[cosine,plda]")
+    for seed, run in enumerate(runs):  # PLDA needs (pseudo) speakers: rounds >= 1 and the supervised reference
+        for r in (1, 2):
+            _metrics(run / f"round{r}" / "scores" / "test.plda.json", EERS[r][seed] - 3)
+        _metrics(Path(f"{run}_supervised") / "round0" / "scores" / "test.plda.json", SUPERVISED[seed] - 3)
+    out = tmp_path / "exp" / "cpu_seeds"
+    result = _report(runs, out)
+    assert result.exit_code == 0, result.output
+    plda = (out / "RESULTS_plda.md").read_text()
+    assert "back-end: **plda**" in plda and "eer_by_round_plda.png" in plda
+    assert f"| round 2 | 3 | {statistics.mean(EERS[2]) - 3:.2f} ± {statistics.stdev(EERS[2]):.2f} |" in plda
+    assert "| round 0 | 0 | - |" in plda and "| untrained log-mel stats | 0 | - |" in plda
+    assert f"| supervised (true labels) | 3 | {statistics.mean(SUPERVISED) - 3:.2f} ±" in plda
+    assert (out / "eer_by_round_plda.png").stat().st_size > 1000
+    assert "| round 1 | 0 | - |" in (out / "RESULTS_val_plda.md").read_text()  # no val PLDA scores written
+    cosine = (out / "RESULTS.md").read_text()
+    assert "back-end: **cosine**" in cosine and f"| round 2 | 3 | {statistics.mean(EERS[2]):.2f} ±" in cosine
