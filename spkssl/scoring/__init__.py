@@ -1,4 +1,4 @@
-"""Scoring back-ends (cosine, AS-norm, LDA+PLDA) and Kaldi-compatible EER/minDCF/DET metrics.
+"""Scoring back-ends (cosine, whitened cosine, AS-norm, LDA+PLDA) and Kaldi-compatible EER/minDCF/DET metrics.
 
 :func:`run_scoring` is what ``spkssl score`` does for one back-end: score a trial
 list, write ``NAME.BACKEND.score`` / ``.json`` / ``.det.png`` (and ``.plda.npz``
@@ -29,10 +29,11 @@ from spkssl.scoring.io import write_scores
 from spkssl.scoring.metrics import compute_metrics, det_curve, markdown_row
 from spkssl.scoring.plda import PldaBackend
 from spkssl.scoring.trials import Trials
+from spkssl.scoring.whiten import Whitening
 from spkssl.utils.io import write_json_atomic
 from spkssl.utils.logging import get_logger
 
-BACKENDS = ("cosine", "asnorm", "plda")
+BACKENDS = ("cosine", "whiten", "asnorm", "plda")
 log = get_logger(__name__)
 
 
@@ -94,7 +95,7 @@ def score_trials(
     enroll = emb if enroll_emb is None else enroll_emb
     info: dict[str, Any] = {"backend": backend}
     mean = None
-    if backend != "plda" and c["mean_sub"]:
+    if backend in ("cosine", "asnorm") and c["mean_sub"]:
         if train_emb is None:
             log.warning("mean_sub is on but no training embeddings were given: scoring without it")
         else:
@@ -104,6 +105,11 @@ def score_trials(
         return cosine_scores(enroll, emb, e_idx, t_idx, mean), info
     if train_emb is None or train_ids is None:
         raise ValueError(f"back-end '{backend}' needs training embeddings (--train-embeddings)")
+    if backend == "whiten":
+        w = Whitening.fit(train_emb, float(c["whiten"]["floor"]))
+        info.update(num_train=int(train_emb.shape[0]), floor=float(c["whiten"]["floor"]))
+        a = w.apply(enroll)
+        return cosine_scores(a, a if enroll is emb else w.apply(emb), e_idx, t_idx), info
     labels = None
     if utt2spk is not None:
         missing = [u for u in train_ids if u not in utt2spk]
