@@ -8,7 +8,8 @@ shows the rounds, the untrained log-mel baseline of the same experiment
 (``baseline/``) and any reference experiment (``LABEL=exp/<other>``, e.g. the
 supervised reference, read from its ``round0``).  A system without a score of that
 back-end (the baseline and an unlabelled round 0 have no PLDA) shows ``-``.  A report
-newer than every score it reads is not rewritten unless forced.
+newer than every score it reads, and made from the same experiments and references, is
+not rewritten unless forced.
 
 Example:
     >>> # report_experiment(Experiment("exp/mini"), ["supervised (true labels)=exp/mini_supervised"])
@@ -16,11 +17,13 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NamedTuple, Sequence
+import json
+from typing import Any, NamedTuple, Sequence
 
 from spkssl.experiment import Experiment
 from spkssl.report import make_report
 from spkssl.report.results import ReportError
+from spkssl.utils.io import write_json_atomic
 from spkssl.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -60,20 +63,49 @@ def report_outputs(exp: Experiment, out_dir: Path | None = None) -> list[ReportO
     return outputs
 
 
-def up_to_date(outputs: Sequence[Path], roots: Sequence[Path]) -> bool:
-    """True when every output exists and is newer than every score under the experiment folders ``roots``."""
+INPUTS_NAME = ".report_inputs.json"  # beside the RESULTS files: what they were made from
+
+
+def report_inputs(roots: Sequence[Path], references: Sequence[tuple[str, Path]],
+                  outputs: Sequence[ReportOutput]) -> dict[str, Any]:
+    """What a report is made from, beyond the scores' contents: its experiments, references and files."""
+    return {"experiments": [str(r) for r in roots], "references": [[label, str(p)] for label, p in references],
+            "outputs": [[o.name, o.backend, o.out.name] for o in outputs]}
+
+
+def up_to_date(outputs: Sequence[Path], roots: Sequence[Path], inputs: dict[str, Any] | None = None) -> bool:
+    """True when every output exists and is newer than every score under the experiment folders ``roots``.
+
+    With ``inputs`` (:func:`report_inputs`), the outputs must also have been made from the same
+    experiments and references (recorded in ``.report_inputs.json`` beside them by
+    :func:`record_inputs`): a report over runs 1 and 2 is not up to date for runs 0, 1 and 2.
+    """
     if not outputs or not all(p.is_file() for p in outputs):
         return False
+    if inputs is not None:
+        recorded = Path(outputs[0]).parent / INPUTS_NAME
+        try:
+            if json.loads(recorded.read_text()) != inputs:
+                return False
+        except (OSError, ValueError):
+            return False
     oldest = min(p.stat().st_mtime for p in outputs)
     scores = [p for root in roots for p in Path(root).glob("*/scores/*.json")]
     return all(p.stat().st_mtime < oldest for p in scores)
+
+
+def record_inputs(out_dir: Path, inputs: dict[str, Any]) -> None:
+    """Write ``inputs`` to ``out_dir/.report_inputs.json`` once the report is written."""
+    write_json_atomic(Path(out_dir) / INPUTS_NAME, inputs)
 
 
 def report_experiment(exp: Experiment, references: Sequence[str] = (), force: bool = False) -> list[str]:
     """Write every RESULTS file of ``exp`` (see the module doc); return their texts (empty when up to date)."""
     refs = [parse_reference(s) for s in references]
     outputs = report_outputs(exp)
-    if not force and up_to_date([o.out for o in outputs], [exp.root, *(p for _, p in refs)]):
+    roots = [exp.root, *(p for _, p in refs)]
+    inputs = report_inputs([exp.root], refs, outputs)
+    if not force and up_to_date([o.out for o in outputs], roots, inputs):
         log.info("%s: every RESULTS file is newer than every score; skipping (force to rewrite)", exp.root)
         return []
     texts = []
@@ -84,4 +116,5 @@ def report_experiment(exp: Experiment, references: Sequence[str] = (), force: bo
         extra += [f"{label}={path / 'round0' / 'scores' / score}" for label, path in refs]
         texts.append(make_report(exp.root, name, backend, out=out, trials=trials if trials.is_file() else None,
                                  extra_rows=extra))
+    record_inputs(exp.root, inputs)
     return texts

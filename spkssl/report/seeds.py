@@ -27,7 +27,9 @@ from typing import Sequence
 
 from spkssl.config import REPETITION_SEED_KEYS, diff_configs
 from spkssl.experiment import Experiment
-from spkssl.report.experiment import BASELINE_LABEL, parse_reference, report_outputs, up_to_date
+from spkssl.report.experiment import (
+    BASELINE_LABEL, parse_reference, record_inputs, report_inputs, report_outputs, up_to_date,
+)
 from spkssl.report.plots import plot_eer_spread_by_round
 from spkssl.report.results import ReportError, cluster_nmi, find_rounds, read_json, read_metrics
 from spkssl.utils.io import write_text_atomic
@@ -131,7 +133,8 @@ def report_runs(runs: Sequence[Experiment], references: Sequence[str], out_dir: 
     """Write the aggregated RESULTS files and figures of ``runs`` into ``out_dir``; return their texts.
 
     ``references``: ``LABEL=EXP_DIR`` strings (their ``round0``), repeated labels aggregated.
-    Nothing is rewritten while every output is newer than every score it reads, unless ``force``.
+    Nothing is rewritten while every output is newer than every score it reads and was made from
+    the same runs and references, unless ``force``.
 
     Raises:
         ReportError: fewer than 2 runs, runs that are not repetitions, or a malformed score file.
@@ -142,7 +145,8 @@ def report_runs(runs: Sequence[Experiment], references: Sequence[str], out_dir: 
     refs = [parse_reference(s) for s in references]
     out_dir = Path(out_dir)
     outputs = report_outputs(runs[0], out_dir)
-    if not force and up_to_date([o.out for o in outputs], [r.root for r in runs] + [p for _, p in refs]):
+    inputs = report_inputs([r.root for r in runs], refs, outputs)
+    if not force and up_to_date([o.out for o in outputs], [r.root for r in runs] + [p for _, p in refs], inputs):
         log.info("%s: every RESULTS file is newer than every score; skipping (force to rewrite)", out_dir)
         return []
     texts = []
@@ -162,4 +166,5 @@ def report_runs(runs: Sequence[Experiment], references: Sequence[str], out_dir: 
         write_text_atomic(out, text)
         log.info("wrote %s (%d runs, %d systems)", out, len(runs), len(rows))
         texts.append(text)
+    record_inputs(out_dir, inputs)
     return texts

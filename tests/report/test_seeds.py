@@ -119,3 +119,14 @@ def test_every_backend_gets_its_own_files(tmp_path: Path) -> None:
     assert "| round 1 | 0 | - |" in (out / "RESULTS_val_plda.md").read_text()  # no val PLDA scores written
     cosine = (out / "RESULTS.md").read_text()
     assert "back-end: **cosine**" in cosine and f"| round 2 | 3 | {statistics.mean(EERS[2]):.2f} ±" in cosine
+
+
+def test_a_report_over_other_runs_is_not_up_to_date(tmp_path: Path) -> None:
+    runs = _runs(tmp_path)
+    out = tmp_path / "exp" / "cpu_seeds"
+    assert _report(runs[1:], out).exit_code == 0
+    assert "Results over 2 runs" in (out / "RESULTS.md").read_text()
+    again = _report(runs, out)  # seed 0 joins: its scores are older than the report, the run list is not
+    assert again.exit_code == 0, again.output
+    assert "Results over 3 runs" in (out / "RESULTS.md").read_text()
+    assert "round 0" not in _report(runs, out).output  # now up to date
