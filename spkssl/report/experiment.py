@@ -16,8 +16,8 @@ Example:
 """
 from __future__ import annotations
 
-from pathlib import Path
 import json
+from pathlib import Path
 from typing import Any, NamedTuple, Sequence
 
 from spkssl.experiment import Experiment
@@ -73,22 +73,20 @@ def report_inputs(roots: Sequence[Path], references: Sequence[tuple[str, Path]],
             "outputs": [[o.name, o.backend, o.out.name] for o in outputs]}
 
 
-def up_to_date(outputs: Sequence[Path], roots: Sequence[Path], inputs: dict[str, Any] | None = None) -> bool:
+def up_to_date(outputs: Sequence[Path], roots: Sequence[Path], inputs: dict[str, Any]) -> bool:
     """True when every output exists and is newer than every score under the experiment folders ``roots``.
 
-    With ``inputs`` (:func:`report_inputs`), the outputs must also have been made from the same
-    experiments and references (recorded in ``.report_inputs.json`` beside them by
-    :func:`record_inputs`): a report over runs 1 and 2 is not up to date for runs 0, 1 and 2.
+    The outputs must also have been made from the same ``inputs`` (:func:`report_inputs`,
+    recorded in ``.report_inputs.json`` beside them by :func:`record_inputs`): a report over
+    runs 1 and 2 is not up to date for runs 0, 1 and 2.
     """
     if not outputs or not all(p.is_file() for p in outputs):
         return False
-    if inputs is not None:
-        recorded = Path(outputs[0]).parent / INPUTS_NAME
-        try:
-            if json.loads(recorded.read_text()) != inputs:
-                return False
-        except (OSError, ValueError):
+    try:
+        if json.loads((Path(outputs[0]).parent / INPUTS_NAME).read_text()) != inputs:
             return False
+    except (OSError, ValueError):
+        return False
     oldest = min(p.stat().st_mtime for p in outputs)
     scores = [p for root in roots for p in Path(root).glob("*/scores/*.json")]
     return all(p.stat().st_mtime < oldest for p in scores)

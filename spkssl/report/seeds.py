@@ -9,8 +9,9 @@ reference), the mean ± sample standard deviation of EER and minDCF over the run
 NMI of each round's pseudo labels, the number of runs with a result, and each run's
 EER; ``D/eer_by_round[_<list>].png`` plots the mean EER by round with ±1 std error
 bars.  Those use the first back-end of ``score.backends``; every further back-end B
-gets the same files with ``_B`` added (``D/RESULTS_plda.md``, ``D/eer_by_round_val_plda.png``).  References (``LABEL=DIR``) that share a label are the runs of one reference
-(e.g. the supervised reference of each seed) and are aggregated alike.
+gets the same files with ``_B`` added (``D/RESULTS_plda.md``, ``D/eer_by_round_val_plda.png``).
+References (``LABEL=DIR``) that share a label are the runs of one reference (e.g. the
+supervised reference of each seed) and are aggregated alike.
 
 Example:
     >>> spread([10.0, 12.0, 11.0])
@@ -145,8 +146,9 @@ def report_runs(runs: Sequence[Experiment], references: Sequence[str], out_dir: 
     refs = [parse_reference(s) for s in references]
     out_dir = Path(out_dir)
     outputs = report_outputs(runs[0], out_dir)
-    inputs = report_inputs([r.root for r in runs], refs, outputs)
-    if not force and up_to_date([o.out for o in outputs], [r.root for r in runs] + [p for _, p in refs], inputs):
+    roots = [r.root for r in runs]
+    inputs = report_inputs(roots, refs, outputs)
+    if not force and up_to_date([o.out for o in outputs], roots + [p for _, p in refs], inputs):
         log.info("%s: every RESULTS file is newer than every score; skipping (force to rewrite)", out_dir)
         return []
     texts = []

@@ -23,7 +23,7 @@ import numpy as np
 
 from spkssl.config import with_defaults
 from spkssl.scoring.asnorm import asnorm_scores, speaker_cohort
-from spkssl.scoring.cosine import cosine_scores
+from spkssl.scoring.cosine import cosine_scores, pair_dot
 from spkssl.scoring.det import plot_det
 from spkssl.scoring.io import write_scores
 from spkssl.scoring.metrics import compute_metrics, det_curve, markdown_row
@@ -108,8 +108,8 @@ def score_trials(
     if backend == "whiten":
         w = Whitening.fit(train_emb, float(c["whiten"]["floor"]))
         info.update(num_train=int(train_emb.shape[0]), floor=float(c["whiten"]["floor"]))
-        a = w.apply(enroll)
-        return cosine_scores(a, a if enroll is emb else w.apply(emb), e_idx, t_idx), info
+        a = w.apply(enroll)  # unit rows already: a dot product is their cosine
+        return pair_dot(a, a if enroll is emb else w.apply(emb), e_idx, t_idx), info
     labels = None
     if utt2spk is not None:
         missing = [u for u in train_ids if u not in utt2spk]

@@ -42,7 +42,7 @@ class Whitening:
         Raises:
             ValueError: fewer than 2 training embeddings.
         """
-        x = l2_normalize(np.asarray(train, dtype=np.float64)).astype(np.float64)
+        x = l2_normalize(train).astype(np.float64)
         if x.shape[0] < 2:
             raise ValueError(f"whitening needs at least 2 training embeddings, got {x.shape[0]}")
         mean = x.mean(axis=0)
