@@ -13,8 +13,10 @@ so no config value has to travel through the shell:
   own optimiser schedule) applied to its config.
 * **round r >= 1** clusters round r-1's training embeddings into
   ``round<r>/pseudo/`` and trains a classifier on those pseudo labels for
-  ``train.epochs``, warm-started from ``round<r-1>/final.pt`` when
-  ``rounds.init_from_previous``.
+  ``train.epochs``, starting as ``rounds.init_from`` says: a new network
+  (``scratch``), ``round0/final.pt`` (``round0``) or ``round<r-1>/final.pt``
+  (``previous``); a round that starts from a network first trains its classifier
+  alone for ``rounds.freeze_network_epochs``.
 * a **system** is something that embeds and is scored: ``round<r>`` (its
   ``final.pt``) or ``baseline`` (untrained log-mel statistics).
 
@@ -28,11 +30,12 @@ Example:
     >>> import tempfile, pathlib
     >>> from spkssl.config import load_config, save_config
     >>> root = pathlib.Path(tempfile.mkdtemp())
-    >>> save_config(load_config(None, ["train.round0_epochs=16", "train.epochs=8"]), root / "config.yaml")
+    >>> save_config(load_config(None, ["train.round0_epochs=16", "train.epochs=8", "rounds.init_from=round0"]),
+    ...             root / "config.yaml")
     >>> exp = Experiment(root)
-    >>> p0, p1 = exp.train_plan(0), exp.train_plan(1)
-    >>> (p0.objective, p0.epochs, p1.objective, p1.epochs, p1.cuts.name)
-    ('contrastive', 16, 'classification', 8, 'cuts.jsonl.gz')
+    >>> p0, p2 = exp.train_plan(0), exp.train_plan(2)
+    >>> (p0.objective, p0.epochs, p2.objective, p2.epochs, p2.cuts.name, p2.init_from.parent.name)
+    ('contrastive', 16, 'classification', 8, 'cuts.jsonl.gz', 'round0')
 """
 from __future__ import annotations
 
@@ -40,12 +43,18 @@ import copy
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from spkssl.config import ConfigError, load_config, resolve_config
 
 #: what ``rounds.round0_objective`` may say, and the training objective it means
 ROUND0_OBJECTIVES = {"contrastive": "contrastive", "dino": "dino", "supervised": "classification"}
+#: what ``rounds.init_from`` may say, and the round whose network round r starts from (None: a new one)
+INIT_FROM: dict[str, Callable[[int], int | None]] = {
+    "scratch": lambda r: None,
+    "round0": lambda r: 0,
+    "previous": lambda r: r - 1,
+}
 SYSTEM_RE = re.compile(r"^(baseline|round(\d+))$")
 
 
@@ -79,6 +88,7 @@ class TrainPlan:
     aug_dir: Path | None
     labels: str  # "none", "true" or "pseudo": which speaker labels the objective reads
     shar: Path | None = None  # shards holding the audio of ``cuts`` (inputs.train_shar)
+    freeze_network_epochs: float = 0.0  # epochs during which only the classifier trains (a round with init_from)
 
 
 @dataclass(frozen=True)
@@ -216,9 +226,11 @@ class Experiment:
                 epochs = self.cfg["train"]["round0_epochs"] or epochs
             return TrainPlan(0, ROUND0_OBJECTIVES[name], self.inputs.train_cuts, self.round_dir(0), epochs,
                              None, self.inputs.aug_dir, "true" if supervised else "none", self.inputs.train_shar)
-        init = self.round_dir(r - 1) / "final.pt" if self.cfg["rounds"]["init_from_previous"] else None
+        start = INIT_FROM[self.cfg["rounds"]["init_from"]](r)
+        init = None if start is None else self.round_dir(start) / "final.pt"
+        freeze = float(self.cfg["rounds"]["freeze_network_epochs"]) if init is not None else 0.0
         return TrainPlan(r, "classification", self.pseudo_dir(r) / "cuts.jsonl.gz", self.round_dir(r), epochs,
-                         init, self.inputs.aug_dir, "pseudo", self.inputs.train_shar)
+                         init, self.inputs.aug_dir, "pseudo", self.inputs.train_shar, freeze)
 
     def train_config(self, plan: TrainPlan) -> dict[str, Any]:
         """The config a round trains with: this experiment's (with ``rounds.round0_overrides`` for an

@@ -90,11 +90,11 @@ def test_repetition_seed_offsets_the_training_and_clustering_seeds_only(tmp_path
 
 def test_cli_get(tmp_path) -> None:
     conf = tmp_path / "c.yaml"
-    conf.write_text("rounds:\n  num_rounds: 2\n  init_from_previous: true\n")
+    conf.write_text("rounds:\n  num_rounds: 2\n  init_from: previous\n")
     out = tmp_path / "config.yaml"
     runner = CliRunner()
     assert runner.invoke(cli, ["config", "resolve", str(conf), str(out)]).exit_code == 0
     assert runner.invoke(cli, ["config", "get", str(out), "rounds.num_rounds"]).output.strip() == "2"
-    assert runner.invoke(cli, ["config", "get", str(out), "rounds.init_from_previous"]).output.strip() == "true"
+    assert runner.invoke(cli, ["config", "get", str(out), "rounds.init_from"]).output.strip() == "previous"
     bad = runner.invoke(cli, ["config", "get", str(out), "rounds.nope"])
     assert bad.exit_code != 0 and "rounds.nope" in bad.output

@@ -16,7 +16,7 @@ def _exp(tmp_path: Path, *overrides: str) -> Experiment:
 
 
 def test_round_plans(tmp_path: Path) -> None:
-    exp = _exp(tmp_path, "train.round0_epochs=16", "rounds.init_from_previous=true", "rounds.num_rounds=2")
+    exp = _exp(tmp_path, "train.round0_epochs=16", "rounds.init_from=previous", "rounds.num_rounds=2")
     p0 = exp.train_plan(0)
     assert (p0.objective, p0.epochs, p0.labels, p0.init_from) == ("contrastive", 16, "none", None)
     assert p0.cuts == Path("/d/manifests/train_cuts.jsonl.gz") and p0.out_dir == tmp_path / "round0"
@@ -139,3 +139,16 @@ def test_a_tag_whose_features_differ_from_the_stored_ones_stops_before_training(
     assert not (root / "round0").exists()  # refused before any training
     save_config(load_config(None, [f"inputs.data_dir={data}"]), tmp_path / "exp" / "mel80" / "config.yaml")
     Experiment(tmp_path / "exp" / "mel80").check_stored_features()  # the tag that made them passes
+
+
+def test_a_round_starts_from_round0_and_freezes_its_network_first(tmp_path: Path) -> None:
+    exp = _exp(tmp_path, "rounds.init_from=round0", "rounds.freeze_network_epochs=2", "rounds.num_rounds=3")
+    plans = [exp.train_plan(r) for r in (1, 2, 3)]
+    assert [p.init_from for p in plans] == [tmp_path / "round0" / "final.pt"] * 3
+    assert [p.freeze_network_epochs for p in plans] == [2.0] * 3
+
+
+def test_from_scratch_rounds_never_freeze(tmp_path: Path) -> None:
+    exp = _exp(tmp_path, "rounds.init_from=scratch", "rounds.freeze_network_epochs=2")
+    plan = exp.train_plan(1)
+    assert plan.init_from is None and plan.freeze_network_epochs == 0.0

@@ -113,15 +113,16 @@ def _from_experiment(exp: str, r: int, overrides: Sequence[str]) -> tuple[dict, 
         how = f"spkssl cluster --exp {exp} --round {r}" if r else "the data stages of run.sh"
         raise click.ClickException(f"round {r} trains on {plan.cuts}, which does not exist yet: run {how} first")
     if plan.init_from is not None and not plan.init_from.is_file():
-        raise click.ClickException(f"round {r} starts from {plan.init_from} (rounds.init_from_previous), "
+        raise click.ClickException(f"round {r} starts from {plan.init_from} (rounds.init_from), "
                                    "which does not exist: train the previous round first")
-    log.info("round %d: %s on %s (%s labels), %d epochs%s%s", r, plan.objective, plan.cuts, plan.labels,
+    log.info("round %d: %s on %s (%s labels), %d epochs%s%s%s", r, plan.objective, plan.cuts, plan.labels,
              plan.epochs, f", starting from {plan.init_from}" if plan.init_from else "",
+             f", the network frozen for {plan.freeze_network_epochs:g} epoch(s)" if plan.freeze_network_epochs else "",
              f", audio from the shards of {plan.shar}" if plan.shar else "")
     opts = dict(objective=plan.objective, cuts=str(plan.cuts), out_dir=str(plan.out_dir),
                 aug_dir=str(plan.aug_dir) if plan.aug_dir else None,
                 init_from=str(plan.init_from) if plan.init_from else None,
-                shar=str(plan.shar) if plan.shar else None)
+                shar=str(plan.shar) if plan.shar else None, freeze_network_epochs=plan.freeze_network_epochs)
     return experiment.train_config(plan), opts
 
 

@@ -8,9 +8,18 @@ crop ``i`` and every student crop ``v != i``, the loss is the cross-entropy betw
 the teacher's centred, sharpened distribution ``softmax((t_i - c) / τ_t)`` and the
 student's ``softmax(s_v / τ_s)``.  No gradient reaches the teacher: after every
 optimizer step it moves towards the student (EMA with a momentum that follows a
-cosine schedule from ``teacher_momentum`` to 1, :meth:`DINOLoss.update_teacher`), and
+cosine schedule from a base momentum to 1, :meth:`DINOLoss.update_teacher`), and
 the centre ``c`` is an EMA of the teacher's mean output (centring and sharpening
 together avoid collapse).
+
+**The base momentum follows the step count** (:func:`base_momentum`).  Along the
+cosine schedule the mean of ``1 - m`` is half its start, so after ``N`` steps the
+teacher still holds ``exp(-(1 - m0) N / 2)`` of its random initialisation.  The
+published ``teacher_momentum`` (0.996) is meant for hundreds of thousands of steps,
+where that is nothing; over a 300-step CPU round it leaves about half the random
+network in the teacher.  ``teacher_forget`` (R nats) caps what remains at ``e^-R``:
+``m0 = min(teacher_momentum, 1 - 2R / N)``, so the published value holds at VoxCeleb
+scale and a short round gets a teacher that learns (R = 0: the fixed momentum).
 
 :class:`DINOLoss` holds the student head, the teacher (network and head, frozen) and
 the centre, so DDP and the full-state checkpoint carry all of them; the network it
@@ -23,7 +32,7 @@ Example:
     >>> cfg = {"out_dim": 32, "hidden_dim": 16, "bottleneck_dim": 8, "head_layers": 3, "head_batchnorm": False,
     ...        "norm_last_layer": True, "student_temp": 0.1, "teacher_temp": 0.04, "warmup_teacher_temp": 0.04,
     ...        "teacher_temp_warmup_fraction": 0.0, "center_momentum": 0.9, "teacher_momentum": 0.996,
-    ...        "freeze_last_layer_epochs": 0, "global_crops": 2}
+    ...        "teacher_forget": 8.0, "freeze_last_layer_epochs": 0, "global_crops": 2}
     >>> net = torch.nn.Linear(10, 6)
     >>> loss = DINOLoss(6, cfg, epochs=10); loss.bind(net)
     >>> g, l = torch.randn(2 * 4, 10), torch.randn(3 * 4, 10)   # 2 global, 3 local crops of 4 items
@@ -100,6 +109,31 @@ def _frozen_copy(module: nn.Module) -> nn.Module:
     return twin
 
 
+def base_momentum(published: float, forget: float, total_steps: int) -> float:
+    """Start of the teacher momentum schedule for a round of ``total_steps`` optimizer steps.
+
+    ``min(published, 1 - 2 * forget / total_steps)`` (never below 0): at most ``e^-forget`` of
+    the teacher's random initialisation survives the round (see the module doc).  ``forget``
+    0 (or an unknown step count, 0) keeps ``published``.
+
+    >>> base_momentum(0.996, 8.0, 300), base_momentum(0.996, 8.0, 400_000), base_momentum(0.996, 0.0, 300)
+    (0.9466666666666667, 0.996, 0.996)
+    """
+    if forget <= 0 or total_steps <= 0:
+        return float(published)
+    return max(0.0, min(float(published), 1.0 - 2.0 * float(forget) / float(total_steps)))
+
+
+def remaining_init_weight(start: float, total_steps: int) -> float:
+    """Weight of the teacher's initial state after ``total_steps`` EMA steps along :func:`cosine_momentum`.
+
+    >>> round(remaining_init_weight(0.996, 300), 2), remaining_init_weight(0.996, 400_000) < 1e-300
+    (0.55, True)
+    """
+    log_w = sum(math.log(max(1e-300, cosine_momentum(start, (t + 0.5) / total_steps))) for t in range(total_steps))
+    return math.exp(log_w)
+
+
 def cosine_momentum(start: float, progress: float) -> float:
     """EMA momentum at ``progress`` in [0, 1] of training: ``start`` rising to 1 along a half cosine.
 
@@ -128,12 +162,15 @@ class DINOLoss(nn.Module):
         for key in ("center_momentum", "teacher_momentum"):
             if not 0.0 <= float(cfg[key]) <= 1.0:
                 raise ValueError(f"loss.dino.{key} must lie in [0, 1], got {cfg[key]}")
+        if float(cfg["teacher_forget"]) < 0:
+            raise ValueError(f"loss.dino.teacher_forget must be >= 0, got {cfg['teacher_forget']}")
         self.global_crops = int(cfg["global_crops"])
         self.head = DINOHead(embed_dim, cfg)
         self.teacher_head = _frozen_copy(self.head)
         self.teacher: nn.Module | None = None
         self.register_buffer("center", torch.zeros(1, int(cfg["out_dim"])))
         self.progress = 0.0
+        self.total_steps = 0  # optimizer steps of the round (set_total_steps); 0: unknown, the published momentum
         self.stats: dict[str, torch.Tensor] = {}
         self.last_agreement = torch.tensor(float("nan"))
 
@@ -145,10 +182,19 @@ class DINOLoss(nn.Module):
         warm = float(self.cfg["teacher_temp_warmup_fraction"]) * self.epochs
         return final if warm <= 0 else start + (final - start) * min(1.0, self.progress / warm)
 
+    def set_total_steps(self, total_steps: int) -> None:
+        """The round's optimizer steps: the base momentum (:func:`base_momentum`) follows them."""
+        self.total_steps = int(total_steps)
+
+    @property
+    def base_momentum(self) -> float:
+        """Start of the momentum schedule (:func:`base_momentum` of the round's step count)."""
+        return base_momentum(float(self.cfg["teacher_momentum"]), float(self.cfg["teacher_forget"]), self.total_steps)
+
     @property
     def momentum(self) -> float:
-        """Teacher EMA momentum now (:func:`cosine_momentum` over the round)."""
-        return cosine_momentum(float(self.cfg["teacher_momentum"]), self.progress / max(1, self.epochs))
+        """Teacher EMA momentum now (:func:`cosine_momentum` from :attr:`base_momentum` over the round)."""
+        return cosine_momentum(self.base_momentum, self.progress / max(1, self.epochs))
 
     def set_progress(self, epoch: float) -> None:
         """Training progress in fractional epochs: temperatures, momentum, last-layer freeze follow it."""

@@ -135,14 +135,29 @@ def prune_checkpoints(ckpt_dir: str | Path, keep_last: int, protect: Iterable[st
     return removed
 
 
-def average_model_states(paths: Iterable[str | Path], key: str = "model") -> dict[str, torch.Tensor]:
-    """Element-wise mean of the ``key`` state dicts of several checkpoints (integer buffers: newest)."""
+def _section(state: Mapping[str, Any], key: str, prefix: str, path: str | Path) -> dict[str, torch.Tensor]:
+    """``state[key]``, restricted to the names under ``prefix`` (the prefix removed)."""
+    section = state[key]
+    if not prefix:
+        return dict(section)
+    out = {name[len(prefix):]: t for name, t in section.items() if name.startswith(prefix)}
+    if not out:
+        raise CheckpointError(f"{path}: no '{prefix}*' weights in its '{key}' state")
+    return out
+
+
+def average_model_states(paths: Iterable[str | Path], key: str = "model", prefix: str = "") -> dict[str, torch.Tensor]:
+    """Element-wise mean of the ``key`` state dicts of several checkpoints (integer buffers: newest).
+
+    ``prefix`` keeps only the names under it, without it (e.g. ``key="loss", prefix="teacher."``:
+    the DINO teacher network inside the loss state).
+    """
     paths = list(paths)
     if not paths:
         raise CheckpointError("no checkpoints to average")
     avg: dict[str, torch.Tensor] = {}
     for i, p in enumerate(paths):
-        state = load_checkpoint(p)[key]
+        state = _section(load_checkpoint(p), key, prefix, p)
         if i and set(state) != set(avg):
             raise CheckpointError(f"{p}: parameter names differ from {paths[0]}")
         for name, t in state.items():
@@ -150,5 +165,5 @@ def average_model_states(paths: Iterable[str | Path], key: str = "model") -> dic
                 avg[name] = t.double() if i == 0 else avg[name] + t.double()
             else:
                 avg[name] = t.clone()  # e.g. BatchNorm num_batches_tracked
-    ref = load_checkpoint(paths[-1])[key]
+    ref = _section(load_checkpoint(paths[-1]), key, prefix, paths[-1])
     return {n: (t / len(paths)).to(ref[n].dtype) if torch.is_floating_point(ref[n]) else t for n, t in avg.items()}

@@ -62,6 +62,7 @@ class TrainOptions:
     device: str = "auto"
     force: bool = False
     max_steps: int | None = None  # overrides train.max_steps (0/None = no limit)
+    freeze_network_epochs: float = 0.0  # only the loss module (classifier) trains during these first epochs
     dist: DistContext = field(default_factory=DistContext)
 
 
@@ -140,6 +141,7 @@ class Trainer:
         collate = self.objective.collate if self.features_on_device else _Featurize(self.objective, self.frontend)
         self.loader = source.loader(collate, pin_memory=self.device.type == "cuda")
         self.steps_per_epoch = len(self.sampler)
+        self.objective.set_total_steps(self.steps_per_epoch * self.epochs)
         self.optimizer = build_optimizer(self.module.parameters(), self.tcfg)
         self.scheduler = build_scheduler(self.optimizer, self.tcfg, self.steps_per_epoch, self.epochs)
         self.amp = bool(self.tcfg["amp"]) and self.device.type == "cuda"
@@ -232,7 +234,10 @@ class Trainer:
         batch = self.objective.batch_to(batch, self.device)
         if self.features_on_device:
             batch = self.objective.featurize(batch, self.frontend)
-        self.objective.set_progress(self.epoch + self.batch_in_epoch / self.steps_per_epoch)
+        progress = self.epoch + self.batch_in_epoch / self.steps_per_epoch
+        self.objective.set_progress(progress)
+        frozen = progress < self.opts.freeze_network_epochs  # the network as it came (BatchNorm statistics too)
+        self.model.train(not frozen)
         self.optimizer.zero_grad(set_to_none=True)
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
             loss, acc = self.net(batch)
@@ -244,6 +249,9 @@ class Trainer:
                 f"checkpoint: {newest_checkpoint(self.ckpt_dir) or 'none'}. Lower train.lr or check the data."
             )
         self.scaler.scale(loss).backward()
+        if frozen:
+            for p in self.model.parameters():  # no gradient, so AdamW leaves them alone (weight decay too)
+                p.grad = None
         self.scaler.unscale_(self.optimizer)
         clip = float(self.tcfg.get("grad_clip") or 0.0)
         norm = torch.nn.utils.clip_grad_norm_(self.module.parameters(), clip if clip > 0 else float("inf"))
@@ -343,12 +351,18 @@ class Trainer:
             "num_cuts": self.num_cuts, "seconds": round(elapsed, 2),
             "world_size": self.dist.world_size, "resumed_from": self.resumed_from,
         }
+        chosen = self.objective.embedding_network()
+        summary["embedding_network"] = chosen
         if self.dist.is_main:
-            avg = average_model_states([self.ckpt_dir / name for name in names])
-            self.model.load_state_dict(avg)
-            save_final_model(self.out_dir / "final.pt", self.model, self.cfg, extra=summary)
+            paths = [self.ckpt_dir / name for name in names]
+            networks = self.objective.networks()
+            for net in sorted(networks, key=lambda n: n == chosen):  # the chosen one last: it stays loaded
+                key, prefix = networks[net]
+                self.model.load_state_dict(average_model_states(paths, key, prefix))
+                out = self.out_dir / ("final.pt" if net == chosen else f"final_{net}.pt")
+                save_final_model(out, self.model, self.cfg, extra={**summary, "network": net})
+                log.info("wrote %s: the %s network, average of %s", out, net, names)
             write_json_atomic(self.out_dir / "train_summary.json", summary)
-            log.info("wrote %s (average of %s) and train_summary.json", self.out_dir / "final.pt", names)
         self.dist.barrier()
         return summary
 

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from spkssl.config import section_defaults
 from spkssl.losses import build_dino_loss
-from spkssl.losses.dino import DINOLoss, cosine_momentum
+from spkssl.losses.dino import DINOLoss, base_momentum, cosine_momentum, remaining_init_weight
 
 SMALL = {"out_dim": 12, "hidden_dim": 10, "bottleneck_dim": 6, "head_layers": 2, "head_batchnorm": False,
          "teacher_temp_warmup_fraction": 0.0, "freeze_last_layer_epochs": 0}
@@ -78,6 +78,28 @@ def test_bind_copies_the_student_and_the_ema_follows_the_momentum_schedule() -> 
     loss.bind(new)  # new student weights (--init-from): the teacher copies them, in place
     assert torch.equal(loss.teacher.weight, new.weight) and loss.teacher.weight is not new.weight
     assert [cosine_momentum(0.9, p) for p in (0.0, 1.0)] == [0.9, 1.0]
+
+
+@pytest.mark.parametrize("steps", [100, 300, 3_000, 30_000])
+def test_the_base_momentum_follows_the_step_count(steps: int) -> None:
+    """The teacher forgets its random start to the same degree at any length; long rounds keep 0.996."""
+    m0 = base_momentum(0.996, 8.0, steps)
+    assert m0 == pytest.approx(min(0.996, 1 - 16 / steps))
+    assert remaining_init_weight(m0, steps) <= 1.05 * torch.e ** -8  # e^-R, up to the cosine's discretisation
+    fixed = remaining_init_weight(0.996, steps)
+    assert (fixed > 0.1) == (steps <= 300)  # the published value over a short round: mostly the random start
+
+
+def test_the_published_momentum_holds_at_voxceleb_scale_and_without_forget() -> None:
+    assert base_momentum(0.996, 8.0, 400_000) == 0.996
+    assert base_momentum(0.996, 0.0, 300) == 0.996 and base_momentum(0.996, 8.0, 0) == 0.996
+    assert base_momentum(0.996, 8.0, 10) == 0.0  # fewer steps than the rule can serve: follow the student
+    loss, _ = _loss(epochs=4, teacher_forget=8.0)
+    assert loss.momentum == 0.996  # no step count known yet
+    loss.set_total_steps(320)
+    assert loss.base_momentum == pytest.approx(0.95) and loss.momentum == pytest.approx(0.95)
+    loss.set_progress(2.0)
+    assert loss.momentum == pytest.approx(1 - 0.05 / 2)
 
 
 def test_centre_is_an_ema_of_the_teacher_output_in_training_only() -> None:

@@ -75,6 +75,29 @@ def test_interrupted_dino_round_resumes_exactly(cuts_path: Path, aug_dir: Path, 
             "epoch/dino_teacher_entropy", "epoch/dino_collapsed", "train/teacher_agreement"} <= tags
 
 
+@pytest.mark.parametrize("extract_from", ["teacher", "student"])
+def test_final_pt_holds_the_chosen_network_and_final_other_the_other(cuts_path: Path, tmp_path: Path,
+                                                                      extract_from: str) -> None:
+    from spkssl.training.checkpoint import average_model_states
+
+    cfg = dino_cfg()
+    cfg["loss"]["dino"]["extract_from"] = extract_from
+    out = tmp_path / "r0"
+    res = train(cfg, TrainOptions("dino", cuts_path, out))
+    other = {"teacher": "student", "student": "teacher"}[extract_from]
+    ckpts = [out / "checkpoints" / n for n in res["averaged_checkpoints"]]
+    teacher = average_model_states(ckpts, "loss", "teacher.")
+    student = average_model_states(ckpts, "model")
+    want = {"teacher": teacher, "student": student}
+    for name, path in ((extract_from, out / "final.pt"), (other, out / f"final_{other}.pt")):
+        payload = torch.load(path, weights_only=False)
+        assert payload["extra"]["network"] == name
+        assert payload["state_dict"].keys() == want[name].keys()
+        assert all(torch.equal(payload["state_dict"][k], want[name][k]) for k in want[name])
+    assert not all(torch.equal(teacher[k], student[k]) for k in teacher)  # the EMA lags the student
+    assert res["embedding_network"] == extract_from and res["teacher_base_momentum"] < 0.996  # 6 steps: forget rule
+
+
 def test_checkpoint_of_a_contrastive_round_is_refused(cuts_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "r0"
     train(tiny_cfg(), TrainOptions("contrastive", cuts_path, out, max_steps=2))

@@ -112,6 +112,25 @@ def test_classification_init_from_previous_round(cuts_path: Path, tmp_path: Path
         Trainer(bad, TrainOptions("classification", cuts_path, tmp_path / "x", init_from=r0 / "final.pt")).resume_or_init()
 
 
+def test_a_round_initialised_from_round0_trains_only_its_classifier_while_frozen(cuts_path: Path,
+                                                                               tmp_path: Path) -> None:
+    cfg = tiny_cfg(epochs=2, average_last=1, warmup_epochs=0)
+    r0 = tmp_path / "round0"
+    train(cfg, TrainOptions("contrastive", cuts_path, r0))
+    start = _final_state(r0)
+    r2 = tmp_path / "round2"  # a later round that restarts from round 0 (rounds.init_from=round0)
+    stopped = train(cfg, TrainOptions("classification", cuts_path, r2, init_from=r0 / "final.pt",
+                                      freeze_network_epochs=1, max_steps=3))
+    assert stopped["status"] == "stopped"
+    ckpt = load_checkpoint(list_checkpoints(r2 / "checkpoints")[-1])  # after epoch 1: the network is untouched
+    assert all(torch.equal(start[k], v) for k, v in ckpt["model"].items())
+    fresh = Trainer(cfg, TrainOptions("classification", cuts_path, tmp_path / "x"))
+    assert not torch.equal(ckpt["loss"]["weight"], fresh.loss.state_dict()["weight"])  # the classifier trained
+    train(cfg, TrainOptions("classification", cuts_path, r2, init_from=r0 / "final.pt", freeze_network_epochs=1))
+    end = _final_state(r2)
+    assert not all(torch.equal(start[k], end[k]) for k in start if end[k].is_floating_point())  # then it trains
+
+
 def test_an_empty_or_one_speaker_cut_set_is_named(cuts_path: Path, tmp_path: Path) -> None:
     from lhotse import CutSet
 

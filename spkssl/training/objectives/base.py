@@ -95,6 +95,22 @@ class Objective(ABC):
         For parts of the loss that depend on the network (e.g. an EMA teacher copy); nothing by default.
         """
 
+    def set_total_steps(self, total_steps: int) -> None:
+        """The round's number of optimizer steps (for schedules that follow it, e.g. DINO's momentum); nothing by default."""
+
+    def networks(self) -> dict[str, tuple[str, str]]:
+        """The networks a round can embed with: name → (checkpoint section, key prefix) of their weights.
+
+        The trainer averages each over the last epoch-end checkpoints; :meth:`embedding_network`
+        goes to ``final.pt``, every other one to ``final_<name>.pt``.  By default the trained
+        network (the student, for a distillation objective) is the only one.
+        """
+        return {"student": ("model", "")}
+
+    def embedding_network(self) -> str:
+        """Which of :meth:`networks` ``final.pt`` holds."""
+        return "student"
+
     def set_progress(self, epoch: float) -> None:
         """Tell schedules inside the loss (e.g. AAM margin warm-up) how far training is."""
         if hasattr(self.loss, "set_progress"):

@@ -4,7 +4,9 @@ Every cut gives ``loss.dino.global_crops`` crops of ``global_seconds`` (teacher 
 student) and ``local_crops`` crops of ``local_seconds`` (student only), each augmented
 on its own; each crop length travels as one batch (:class:`~spkssl.training.data.Views`),
 so the batched front-end augments and computes fbank for each view at once.  The
-student is the trained network: ``final.pt`` embeds from it, as every objective's does.
+student is the trained network, the teacher its EMA; ``loss.dino.extract_from`` says
+which one ``final.pt`` embeds with (the teacher by default, as wespeaker and DINO
+evaluate), the other is written as ``final_<other>.pt``.
 The loss, the projection heads, the EMA teacher and the centre are
 :class:`~spkssl.losses.dino.DINOLoss`; the teacher follows the student after every
 optimizer step (:meth:`DINOObjective.after_step`).
@@ -98,6 +100,20 @@ class DINOObjective(Objective):
     def bind(self, model: nn.Module) -> None:
         self.loss.bind(model)
 
+    def set_total_steps(self, total_steps: int) -> None:
+        """The teacher's base momentum follows the round's step count (:func:`~spkssl.losses.dino.base_momentum`)."""
+        self.loss.set_total_steps(total_steps)
+        log.info("DINO teacher momentum: %.5f rising to 1 over %d steps (loss.dino.teacher_momentum %s, "
+                 "teacher_forget %s)", self.loss.base_momentum, total_steps, self.cfg["teacher_momentum"],
+                 self.cfg["teacher_forget"])
+
+    def networks(self) -> dict[str, tuple[str, str]]:
+        """The student (the trained network) and the teacher (its EMA, inside the loss module)."""
+        return {"student": ("model", ""), "teacher": ("loss", "teacher.")}
+
+    def embedding_network(self) -> str:
+        return str(self.cfg["extract_from"])
+
     def compute(self, model: nn.Module, loss: nn.Module, batch: Views) -> tuple[torch.Tensor, torch.Tensor]:
         glob = _crop_major(batch.batches[0].feats)
         emb_global = model(glob).float()
@@ -148,5 +164,6 @@ class DINOObjective(Objective):
         self.history = [dict(h) for h in state["history"]]
 
     def summary(self) -> dict[str, Any]:
-        return {**super().summary(), "dino_epochs": [dict(h) for h in self.history],
+        return {**super().summary(), "teacher_base_momentum": self.loss.base_momentum,
+                "extract_from": self.embedding_network(), "dino_epochs": [dict(h) for h in self.history],
                 "collapsed_epochs": [i + 1 for i, h in enumerate(self.history) if h["collapsed"]]}
