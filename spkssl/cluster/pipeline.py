@@ -2,6 +2,10 @@
 
 The plan follows the ``cluster`` config section (``spkssl/configs/cluster.yaml``):
 
+* ``space``: the embeddings as they are (``raw``, length-normalised) or after the
+  label-free whitening of the ``whiten`` back-end (:data:`SPACES`), so that k-means
+  measures the same cosine that scoring does.
+
 * ``num_clusters`` = K given: k-means into ``round(overcluster_factor * K)``
   clusters; when that is more than K (or an AHC threshold/target is set), the
   centroids are merged by average-linkage cosine AHC down to K (or
@@ -32,7 +36,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
@@ -46,6 +50,19 @@ from spkssl.utils.device import resolve_device
 from spkssl.utils.logging import get_logger
 
 log = get_logger(__name__)
+
+
+def _whitened(emb: np.ndarray, c: Mapping[str, Any]) -> np.ndarray:
+    from spkssl.scoring.whiten import Whitening
+
+    return Whitening.fit(emb, float(c["whiten_floor"])).apply(emb)
+
+
+#: ``cluster.space``: what k-means sees, from the embeddings ``[N, E]`` and the cluster section
+SPACES: dict[str, Callable[[np.ndarray, Mapping[str, Any]], np.ndarray]] = {
+    "raw": lambda emb, c: emb,
+    "whiten": _whitened,
+}
 
 
 class ClusterError(ValueError):
@@ -94,6 +111,8 @@ def resolve_cluster_cfg(cfg: Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError(f"cluster.num_clusters must be >= 1 or null, got {c['num_clusters']}")
     if float(c["overcluster_factor"]) < 1.0:
         raise ValueError(f"cluster.overcluster_factor must be >= 1, got {c['overcluster_factor']}")
+    if c["space"] not in SPACES:
+        raise ValueError(f"cluster.space must be one of {sorted(SPACES)}, got {c['space']!r}")
     if c["estimate_method"] not in ("eigengap", "ahc"):
         raise ValueError(f"cluster.estimate_method must be eigengap or ahc, got {c['estimate_method']!r}")
     if c["num_clusters"] is None and c["estimate_method"] == "ahc" and c["ahc_threshold"] is None:
@@ -107,9 +126,12 @@ def cluster_embeddings(emb: np.ndarray | torch.Tensor, cfg: Mapping[str, Any]) -
     t0 = time.time()
     dev = resolve_device(c["device"])
     chunk = int(c["chunk_size"])
+    if c["space"] != "raw":
+        emb = SPACES[c["space"]](np.asarray(torch.as_tensor(emb).cpu().numpy(), dtype=np.float32), c)
     x = l2_normalize(torch.as_tensor(emb).to(dev), chunk)
     n = x.shape[0]
-    info: dict[str, Any] = {"device": str(dev), "num_utterances": n, "distance": "cosine (spherical k-means)"}
+    info: dict[str, Any] = {"device": str(dev), "num_utterances": n, "distance": "cosine (spherical k-means)",
+                            "space": c["space"]}
 
     if c["num_clusters"] is not None:
         if int(c["num_clusters"]) > n:

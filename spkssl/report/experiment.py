@@ -7,7 +7,8 @@ files with ``_B`` added (``RESULTS_plda.md``, ``RESULTS_val_plda.md``).  Each ta
 shows the rounds, the untrained log-mel baseline of the same experiment
 (``baseline/``) and any reference experiment (``LABEL=exp/<other>``, e.g. the
 supervised reference, read from its ``round0``).  A system without a score of that
-back-end (the baseline and an unlabelled round 0 have no PLDA) shows ``-``.  A report
+back-end (with ``score.plda.labels=trained``, the baseline and an unlabelled round 0 have
+no PLDA) shows ``-``.  A report
 newer than every score it reads, and made from the same experiments and references, is
 not rewritten unless forced.
 
@@ -109,7 +110,7 @@ def report_experiment(exp: Experiment, references: Sequence[str] = (), force: bo
     texts = []
     for name, backend, trials, out in outputs:
         score = f"{name}.{backend}.json"
-        baseline = exp.root / "baseline" / "scores" / score  # cosine only: absent for PLDA, by design
+        baseline = exp.root / "baseline" / "scores" / score  # no PLDA of it with score.plda.labels=trained
         extra = [f"{BASELINE_LABEL}={baseline}"] if baseline.is_file() or backend == outputs[0].backend else []
         extra += [f"{label}={path / 'round0' / 'scores' / score}" for label, path in refs]
         texts.append(make_report(exp.root, name, backend, out=out, trials=trials if trials.is_file() else None,

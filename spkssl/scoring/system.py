@@ -4,11 +4,13 @@ The evaluation lists (``inputs.trials``) are scored on the system's evaluation
 embeddings, the validation lists (``inputs.val_trials``, training speakers whose
 labels only measure) on its training embeddings.  Each back-end of
 ``score.backends`` writes ``scores/<list>.<backend>.{score,json,det.png}``.  The
-training embeddings give the mean (``score.mean_sub``) and the AS-norm cohort;
-PLDA trains on the round's pseudo speakers and is skipped, with a log line, for a
-system without labels (round 0, the baseline).  Purification leaves some training
-utterances without a pseudo speaker: PLDA and AS-norm of a labelled system train on
-the labelled ones only (:func:`labelled_subset`), cosine keeps every one for its mean.
+training embeddings give the mean (``score.mean_sub``) and the AS-norm cohort.
+PLDA trains on the speakers ``score.plda.labels`` names (:data:`PLDA_LABELS`):
+``clusters`` of the system's own training embeddings (no labels, so every system
+has a PLDA: the baseline and round 0 too), or the labels it ``trained`` on (skipped,
+with a log line, for a system without them).  Purification leaves some training
+utterances without a speaker: PLDA and AS-norm train on the labelled ones only
+(:func:`labelled_subset`), cosine keeps every one for its mean.
 
 Example:
     >>> # score_system(Experiment("exp/mini"), Experiment("exp/mini").system("round1"))
@@ -16,7 +18,7 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -53,13 +55,37 @@ def labelled_subset(ids: Sequence[str], emb: np.ndarray, utt2spk: Mapping[str, s
     return [ids[i] for i in rows], emb[rows]
 
 
+def own_clusters(exp: Experiment, system: System) -> Path:
+    """``utt2spk`` of k-means clusters of ``system``'s training embeddings (``<system>/backend_clusters/``).
+
+    The clustering is the one that makes a round's pseudo labels (the ``cluster`` section,
+    purification included), so it needs no labels; it is redone when the embeddings are newer.
+    """
+    from spkssl.cluster.pseudo import make_pseudo_labels
+
+    out = system.dir / "backend_clusters"
+    emb = system.train_embeddings / NPZ_NAME
+    stats = out / "cluster_stats.json"
+    stale = stats.is_file() and stats.stat().st_mtime < emb.stat().st_mtime
+    make_pseudo_labels(emb, exp.inputs.train_cuts, out, exp.cfg["cluster"], force=stale)
+    return out / "utt2spk"
+
+
+#: ``score.plda.labels``: the ``utt2spk`` PLDA trains on, for an experiment's system (None: it has none)
+PLDA_LABELS: dict[str, Callable[[Experiment, System], Path | None]] = {
+    "clusters": own_clusters,
+    "trained": lambda exp, system: exp.training_labels(system),
+}
+
+
 def score_system(exp: Experiment, system: System, backends: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Score every trial list of ``exp`` with ``system``; return the metrics of each (list, back-end)."""
     cfg = exp.cfg["score"]
     backends = list(backends or cfg["backends"])
     train_npz = system.train_embeddings / NPZ_NAME
     train_ids, train_emb = read_embeddings(train_npz)
-    labels = exp.training_labels(system)
+    needs_labels = "plda" in backends or ("asnorm" in backends and cfg["asnorm"]["cohort"] == "speakers")
+    labels = PLDA_LABELS[cfg["plda"]["labels"]](exp, system) if needs_labels else None
     utt2spk = read_utt2spk(labels) if labels is not None else None
     labelled = (labelled_subset(train_ids, train_emb, utt2spk, labels, train_npz)
                 if utt2spk is not None else None)
@@ -79,7 +105,7 @@ def score_system(exp: Experiment, system: System, backends: Sequence[str] | None
             sources = {"embeddings": str(emb_dir / NPZ_NAME), "train_embeddings": str(train_npz)}
             if labelled is not None and backend in ("plda", "asnorm"):
                 kwargs.update(train_ids=labelled[0], train_emb=labelled[1], utt2spk=utt2spk)
-                sources["train_utt2spk"] = str(labels)
+                sources.update(train_utt2spk=str(labels), labels=str(cfg["plda"]["labels"]))
             log.info("scoring %s with %s (%s)", name, system.name, backend)
             results.append(run_scoring(trials, ids, emb, backend, system.scores, name, cfg, sources, **kwargs))
     return results

@@ -31,7 +31,7 @@ def experiment(tmp_path: Path, rng: np.random.Generator) -> Experiment:
     root = tmp_path / "exp"
     save_config(load_config(None, [f"inputs.data_dir={data}", "inputs.trials.test=trials/test.trials",
                                    "rounds.num_rounds=1", "score.backends=[cosine,asnorm,plda]",
-                                   "score.asnorm.top_n=10"]), root / "config.yaml")
+                                   "score.asnorm.top_n=10", "score.plda.labels=trained"]), root / "config.yaml")
     for system in ("round0", "round1"):
         write_embeddings(root / system / "embeddings" / "train", train_ids, emb[:48])
         write_embeddings(root / system / "embeddings" / "eval", eval_ids, emb[48:])
@@ -94,7 +94,7 @@ def test_the_supervised_reference_trains_plda_on_the_true_labels(tmp_path: Path,
     root = tmp_path / "exp"
     save_config(load_config(None, [f"inputs.data_dir={data}", "inputs.trials.test=trials/test.trials",
                                    "rounds.round0_objective=supervised", "rounds.num_rounds=0",
-                                   "score.backends=[cosine,plda]"]), root / "config.yaml")
+                                   "score.backends=[cosine,plda]", "score.plda.labels=trained"]), root / "config.yaml")
     write_embeddings(root / "round0" / "embeddings" / "train", train_ids, emb[:48])
     write_embeddings(root / "round0" / "embeddings" / "eval", eval_ids, emb[48:])
     exp = Experiment(root)
@@ -102,3 +102,37 @@ def test_the_supervised_reference_trains_plda_on_the_true_labels(tmp_path: Path,
     assert set(results) == {"cosine", "plda"}
     assert results["plda"]["num_train"] == 48 and results["plda"]["num_speakers"] == 8
     assert (root / "round0" / "utt2spk").read_text().splitlines()[0] == "tr00_0 tr00"
+
+
+def test_label_free_plda_trains_on_clusters_of_the_systems_own_embeddings(tmp_path: Path,
+                                                                          rng: np.random.Generator) -> None:
+    """score.plda.labels=clusters: round 0 and the baseline get a PLDA too, from k-means of their training embeddings."""
+    from lhotse import CutSet, MonoCut, SupervisionSegment
+
+    train_ids = [f"tr{s:02d}_{k}" for s in range(8) for k in range(6)]
+    eval_ids = [f"te{s:02d}_{k}" for s in range(8, 16) for k in range(6)]
+    centres = 3.0 * rng.normal(size=(16, 12))
+    emb = (centres[np.repeat(np.arange(16), 6)] + 0.4 * rng.normal(size=(96, 12))).astype(np.float32)
+    data = tmp_path / "data"
+    (data / "trials").mkdir(parents=True)
+    (data / "trials" / "test.trials").write_text("".join(
+        f"{a} {b} {'target' if a[:4] == b[:4] else 'nontarget'}\n" for i, a in enumerate(eval_ids) for b in eval_ids[i + 1:]))
+    (data / "manifests").mkdir()
+    CutSet.from_cuts(MonoCut(u, 0.0, 1.0, 0, supervisions=[SupervisionSegment(u, u, 0.0, 1.0, speaker=u[:4])])
+                     for u in train_ids).to_file(data / "manifests" / "train_cuts.jsonl.gz")
+    root = tmp_path / "exp"
+    save_config(load_config(None, [f"inputs.data_dir={data}", "inputs.trials.test=trials/test.trials",
+                                   "rounds.num_rounds=0", "score.backends=[cosine,plda]", "score.plda.labels=clusters",
+                                   "cluster.num_clusters=8", "cluster.device=cpu"]), root / "config.yaml")
+    for system in ("baseline", "round0"):
+        write_embeddings(root / system / "embeddings" / "train", train_ids, emb[:48])
+        write_embeddings(root / system / "embeddings" / "eval", eval_ids, emb[48:])
+    exp = Experiment(root)
+    for system in ("baseline", "round0"):
+        results = {r["backend"]: r for r in score_system(exp, exp.system(system))}
+        assert set(results) == {"cosine", "plda"}
+        assert results["plda"]["num_speakers"] == 8 and results["plda"]["sources"]["labels"] == "clusters"
+        stats = json.loads((root / system / "backend_clusters" / "cluster_stats.json").read_text())
+        assert stats["true_label_metrics"]["all_before_purification"]["nmi"] > 0.95  # measured only
+        assert results["plda"]["eer"] < 10.0
+    assert not (root / "round0" / "utt2spk").exists()  # the true labels were never read for training
