@@ -35,10 +35,13 @@ class BatchFrontend:
 
     Args:
         features_cfg: a (partial) ``features`` section; missing keys come from ``configs/features.yaml``.
+        dither: Gaussian noise (int16 scale) added to every frame before the FFT, as Kaldi's dither;
+            training only (``train.dither``), 0 for a deterministic front-end.
     """
 
-    def __init__(self, features_cfg: Mapping[str, Any] | None) -> None:
+    def __init__(self, features_cfg: Mapping[str, Any] | None, dither: float = 0.0) -> None:
         self.frontend = FeatureFrontend.from_config(features_cfg)
+        self.dither = float(dither)
         self._plan = fbank_plan(self.frontend.fbank)
         self._plans: dict[str, FbankPlan] = {}
         self._index: dict[tuple[int, str], torch.Tensor] = {}
@@ -75,6 +78,8 @@ class BatchFrontend:
     def fbank(self, wave: torch.Tensor) -> torch.Tensor:
         """Raw Kaldi log-mel fbank of ``[N, L]`` waveforms in [-1, 1] → ``[N, T, F]``."""
         frames = self._frames(wave.float() * INT16_SCALE)
+        if self.dither > 0:
+            frames = frames + self.dither * torch.randn_like(frames)
         n, t, w = frames.shape
         if n * t == 0:
             return wave.new_zeros((n, t, self.frontend.num_mel_bins), dtype=torch.float32)

@@ -16,7 +16,10 @@ classification head (:meth:`spkssl.losses.margin.MarginHead.per_sample`):
 
 Every gate is open (all samples train) for the first ``gate_warmup_epochs`` epochs:
 the network must first fit the labels before its losses tell clean from noisy
-(LGL trains ungated until the validation EER stops improving).  Each gate counts,
+(LGL trains ungated until the validation EER stops improving).  With
+``gate_full_margin`` it also stays open while the AAM margin warms up
+(``margin_warmup_epochs``), and DLG-LC fits its mixture only on losses taken under the
+full margin, the one the gated epochs train with.  Each gate counts,
 per epoch, the fraction of samples kept and corrected (:meth:`LossGate.end_epoch`, over
 every DDP rank); its state (counts, the losses of the running epoch, the mixture, the
 history) is part of the full-state checkpoint (:meth:`LossGate.state_dict`; the running
@@ -77,14 +80,18 @@ class LossGate:
         self.warmup_epochs = float(cfg["gate_warmup_epochs"])
         if self.warmup_epochs < 0:
             raise ValueError(f"loss.classification.gate_warmup_epochs must be >= 0, got {self.warmup_epochs}")
+        self.margin_epochs = float(cfg["margin_warmup_epochs"]) if bool(cfg["gate_full_margin"]) else 0.0
+        self.warmup_epochs = max(self.warmup_epochs, self.margin_epochs)
         self.active = False
+        self.full_margin = self.margin_epochs <= 0
         self.counts = [0.0, 0.0, 0.0]  # samples seen, kept, corrected in the running epoch
         self.history: list[dict[str, float]] = []
         self.last = {"kept_fraction": 1.0, "corrected_fraction": 0.0}
 
     def set_progress(self, epoch: float) -> None:
-        """Close the gate once ``gate_warmup_epochs`` have passed (``epoch``: fractional epochs)."""
+        """Close the gate once its warm-up has passed (``epoch``: fractional epochs)."""
         self.active = epoch >= self.warmup_epochs
+        self.full_margin = epoch >= self.margin_epochs
 
     def decide(self, losses: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> Selection:
         """The selection of a closed gate (this one keeps all)."""
@@ -213,7 +220,8 @@ class DynamicLossGate(LossGate):
         self.epoch_losses: list[torch.Tensor] = []
 
     def observe(self, losses: torch.Tensor) -> None:
-        self.epoch_losses.append(losses.float().cpu())
+        if self.full_margin:  # losses under a smaller margin than training will use say little (gate_full_margin)
+            self.epoch_losses.append(losses.float().cpu())
 
     def decide(self, losses: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> Selection:
         if self.mixture is None:  # no epoch seen yet: nothing to gate with
@@ -227,6 +235,8 @@ class DynamicLossGate(LossGate):
     def refit(self) -> dict[str, float]:
         values = torch.cat(self.epoch_losses) if self.epoch_losses else torch.zeros(0)
         self.epoch_losses = []
+        if not self.full_margin:
+            return {}
         self.mixture = fit_loss_mixture(all_gather_1d(values).numpy())
         if self.mixture is None:
             log.warning("dlg_lc: the epoch's losses cannot hold two components; the gate stays open")

@@ -1,4 +1,4 @@
-"""Optimizers and per-step learning-rate schedules (linear warm-up, then cosine/exponential decay).
+"""Optimizers, gradient clipping and per-step learning-rate schedules (linear warm-up, then cosine/exponential decay).
 
 Example:
     >>> import torch
@@ -18,14 +18,30 @@ from typing import Any, Iterable, Mapping
 import torch
 
 
+def param_groups(params: Iterable[torch.nn.Parameter], weight_decay: float,
+                 decay_norms_and_biases: bool = True) -> list[dict[str, Any]]:
+    """The optimizer's parameter groups: 1-D parameters (biases, norm weights) without decay unless asked.
+
+    >>> lin = torch.nn.Linear(3, 2)
+    >>> [(len(g["params"]), g["weight_decay"]) for g in param_groups(lin.parameters(), 0.1, False)]
+    [(1, 0.1), (1, 0.0)]
+    """
+    params = [p for p in params if p.requires_grad]
+    if decay_norms_and_biases:
+        return [{"params": params, "weight_decay": weight_decay}]
+    return [{"params": [p for p in params if p.ndim > 1], "weight_decay": weight_decay},
+            {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0}]
+
+
 def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: Mapping[str, Any]) -> torch.optim.Optimizer:
-    """AdamW or SGD (Nesterov momentum) from the ``train`` section."""
+    """AdamW or SGD (Nesterov momentum) from the ``train`` section (``decay_norms_and_biases``: see :func:`param_groups`)."""
     name = str(cfg["optimizer"]).lower()
     lr, wd = float(cfg["lr"]), float(cfg["weight_decay"])
+    groups = param_groups(params, wd, bool(cfg.get("decay_norms_and_biases", True)))
     if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
+        return torch.optim.AdamW(groups, lr=lr, weight_decay=wd)
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=float(cfg["momentum"]), weight_decay=wd, nesterov=True)
+        return torch.optim.SGD(groups, lr=lr, momentum=float(cfg["momentum"]), weight_decay=wd, nesterov=True)
     raise ValueError(f"unknown train.optimizer '{cfg['optimizer']}'; use adamw or sgd")
 
 
@@ -58,3 +74,19 @@ def build_scheduler(
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: lr_at(step, cfg, steps_per_epoch, epochs) / peak
     )
+
+
+def clip_gradients(params: Any, clip: float, per_parameter: bool) -> float:
+    """Clip to norm ``clip`` (0: no clipping), all gradients together or each on its own; return the total norm before.
+
+    >>> p = torch.nn.Parameter(torch.zeros(2)); p.grad = torch.tensor([3.0, 4.0])
+    >>> clip_gradients([p], 1.0, per_parameter=True), round(p.grad.norm().item(), 4)
+    (5.0, 1.0)
+    """
+    params = [p for p in params if p.grad is not None]
+    if not per_parameter or clip <= 0:
+        return float(torch.nn.utils.clip_grad_norm_(params, clip if clip > 0 else float("inf")))
+    norms = [p.grad.detach().norm() for p in params]
+    for p, n in zip(params, norms):  # DINO's and wespeaker's clip_gradients
+        p.grad.mul_(torch.clamp(clip / (n + 1e-6), max=1.0))
+    return float(torch.stack(norms).norm()) if norms else 0.0

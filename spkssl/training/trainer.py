@@ -33,7 +33,7 @@ from spkssl.training.checkpoint import (
 )
 from spkssl.training.ddp import DistContext
 from spkssl.training.objectives import Objective, build_objective, objective_class
-from spkssl.training.schedule import build_optimizer, build_scheduler
+from spkssl.training.schedule import build_optimizer, build_scheduler, clip_gradients
 from spkssl.utils.device import resolve_device
 from spkssl.utils.io import write_json_atomic
 from spkssl.utils.lock import hold
@@ -135,7 +135,7 @@ class Trainer:
         self.loss, self.num_classes = self.objective.loss, self.objective.num_classes
         self.objective.prepare(self.out_dir, self.dist.is_main)
         self.module = TrainModule(self.model, self.objective).to(self.device)
-        self.frontend = BatchFrontend(cfg["features"])
+        self.frontend = BatchFrontend(cfg["features"], dither=float(self.tcfg["dither"]))
         self.features_on_device = _features_on_device(str(self.tcfg["features_on"]), self.device)
         self.sampler, self.num_cuts = source.sampler, source.num_cuts
         collate = self.objective.collate if self.features_on_device else _Featurize(self.objective, self.frontend)
@@ -253,9 +253,8 @@ class Trainer:
             for p in self.model.parameters():  # no gradient, so AdamW leaves them alone (weight decay too)
                 p.grad = None
         self.scaler.unscale_(self.optimizer)
-        clip = float(self.tcfg.get("grad_clip") or 0.0)
-        norm = torch.nn.utils.clip_grad_norm_(self.module.parameters(), clip if clip > 0 else float("inf"))
-        norm_value = float(norm)
+        norm_value = clip_gradients(self.module.parameters(), float(self.tcfg["grad_clip"] or 0.0),
+                                    bool(self.tcfg["grad_clip_per_parameter"]))
         if not self.scaler.is_enabled() and not math.isfinite(norm_value):
             raise TrainingDiverged(
                 f"non-finite gradient norm ({norm_value}) at step {self.step + 1}, epoch {self.epoch + 1}; "

@@ -45,3 +45,15 @@ def test_cmn_and_the_features_section() -> None:
     b = BatchFrontend({"num_mel_bins": 24, "cmn": False})(x)
     assert a.shape == (4, 50, 24) and torch.allclose(a, b - b.mean(dim=1, keepdim=True), atol=1e-5)
     assert BatchFrontend({"frame_shift_ms": 20.0})(x).shape == (4, 25, 80)
+
+
+def test_training_dither_perturbs_the_features_and_the_default_front_end_does_not() -> None:
+    wave = torch.zeros(2, 8000)
+    wave[:, ::50] = 0.01
+    plain = BatchFrontend({"num_mel_bins": 24})
+    assert torch.equal(plain(wave), plain(wave))  # deterministic without dither
+    torch.manual_seed(0)
+    dithered = BatchFrontend({"num_mel_bins": 24}, dither=1.0)(wave)
+    assert dithered.shape == plain(wave).shape and not torch.allclose(dithered, plain(wave))
+    silent = BatchFrontend({"num_mel_bins": 24}, dither=1.0)(torch.zeros(1, 8000))
+    assert torch.isfinite(silent).all() and silent.std() > 0.1  # silence becomes low-level noise, as Kaldi's dither

@@ -12,7 +12,7 @@ from spkssl.losses.gates import DynamicLossGate, LossGatedLearning, clean_poster
 
 
 def _gate(name: str, **cfg: object):
-    gate = build_gate({"gate": name, "gate_warmup_epochs": 0, **cfg})
+    gate = build_gate({"gate": name, "gate_warmup_epochs": 0, "margin_warmup_epochs": 0, **cfg})
     gate.set_progress(0.0)
     return gate
 
@@ -31,10 +31,31 @@ def test_lgl_keeps_the_samples_at_or_below_the_threshold_and_counts_per_epoch() 
 
 
 def test_the_gate_is_open_during_warmup() -> None:
-    gate = build_gate({"gate": "lgl", "gate_threshold": 1.0, "gate_warmup_epochs": 1.5})
+    gate = build_gate({"gate": "lgl", "gate_threshold": 1.0, "gate_warmup_epochs": 1.5, "margin_warmup_epochs": 0})
     for progress, kept in ((0.0, [True, True]), (1.4, [True, True]), (1.5, [True, False])):
         gate.set_progress(progress)
         assert gate.select(torch.tensor([0.5, 4.0]), torch.zeros(2, 3), torch.tensor([0, 1])).keep.tolist() == kept
+
+
+def test_with_gate_full_margin_the_gate_waits_for_the_margin_and_dlg_fits_only_full_margin_losses() -> None:
+    cfg = {"gate": "dlg_lc", "gate_warmup_epochs": 0, "margin_warmup_epochs": 2, "gate_full_margin": True}
+    gate = build_gate(cfg)
+    losses = torch.cat([torch.full((8,), 0.5), torch.full((4,), 9.0)]) + 0.01 * torch.arange(12.0)
+    logits, labels = torch.zeros(12, 3), torch.zeros(12, dtype=torch.long)
+    for epoch in range(2):  # margin warm-up: open, nothing recorded, no mixture
+        gate.set_progress(float(epoch))
+        assert gate.select(losses, logits, labels).keep.all()
+        assert gate.end_epoch() == {"kept_fraction": 1.0, "corrected_fraction": 0.0} and gate.mixture is None
+    gate.set_progress(2.0)
+    assert gate.select(losses, logits, labels).keep.all()  # no mixture yet: still open
+    assert "threshold" in gate.end_epoch() and gate.mixture is not None  # fitted on the full-margin epoch
+    gate.set_progress(3.0)
+    assert gate.select(losses, logits, labels).keep.tolist() == [True] * 8 + [False] * 4
+    off = build_gate({**cfg, "gate_full_margin": False})
+    off.set_progress(0.0)
+    off.select(losses, logits, labels)
+    off.end_epoch()
+    assert off.mixture is not None  # losses under the warming margin count
 
 
 def test_bad_gate_settings_name_the_key() -> None:
