@@ -101,7 +101,7 @@ if stage_enabled 1 && ! stage_done "$data_dir" manifests; then
     "$data_dir/manifests" \
     --vox1 "$vox1_dir" \
     --vox2 "$vox2_dir" \
-    --num-jobs "$nj" \
+    --nj "$nj" \
     --config "$exp/config.yaml"
   if [ -n "$vox2_flac_dir" ]; then
     spkssl prepare convert-audio \

@@ -3,8 +3,12 @@
 Example::
 
     spkssl prepare kaldi-dir corpus/train data/manifests --prefix train
+    spkssl prepare lhotse data/manifests --prefix test_clean --recipe librispeech \\
+        --corpus-dir /corpora/LibriSpeech --part test-clean --require-speakers true
     spkssl prepare trials corpus/trials/test.trials data/trials/test.trials \\
         --cuts data/manifests/test_cuts.jsonl.gz
+    spkssl prepare trials --make data/trials/test_clean.trials \\
+        --cuts data/manifests/test_clean_cuts.jsonl.gz
     spkssl prepare validate data/manifests/train_cuts.jsonl.gz
 """
 from __future__ import annotations
@@ -15,11 +19,31 @@ from typing import Any
 import click
 from lhotse import CutSet
 
-from spkssl.cli.options import config_options, force_option, load_cli_config
+from spkssl.cli.options import config_options, force_option, load_cli_config, renamed_option
 
 
 def _data_cfg(config: str | None, overrides: tuple[str, ...]) -> dict[str, Any]:
     return load_cli_config(config, overrides)["data"]
+
+
+def _save(out_dir: str, prefix: str, build: Any, dcfg: dict[str, Any], require_speakers: bool) -> None:
+    """Write PREFIX's manifests through :func:`spkssl.data.manifests.save_manifests`; print the summary."""
+    from spkssl.data.kaldi_dir import KaldiDirError
+    from spkssl.data.lhotse_prep import LhotsePrepError
+    from spkssl.data.manifests import save_manifests
+    from spkssl.data.validate import ManifestError
+
+    try:
+        saved = save_manifests(out_dir, prefix, build, dcfg, require_speakers=require_speakers)
+    except (KaldiDirError, LhotsePrepError, ManifestError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(saved.table())
+    click.echo(f"wrote {saved.paths['cuts']}")
+
+
+def _require_speakers_option(f: Any) -> Any:
+    return click.option("--require-speakers", type=click.BOOL, default=False, show_default=True, metavar="true|false",
+                        help="Every cut must have a speaker (a test set, whose trials need them).")(f)
 
 
 @click.group("prepare")
@@ -33,33 +57,92 @@ def prepare() -> None:
 @click.option("--prefix", required=True, help="Manifest name prefix, e.g. 'train'.")
 @click.option("--audio-root", type=click.Path(exists=True, file_okay=False), default=None,
               help="Base of relative wav.scp paths [default: DATA_DIR's parent].")
+@_require_speakers_option
 @config_options
-def kaldi_dir(data_dir: str, out_dir: str, prefix: str, audio_root: str | None,
+def kaldi_dir(data_dir: str, out_dir: str, prefix: str, audio_root: str | None, require_speakers: bool,
               config: str | None, overrides: tuple[str, ...]) -> None:
     """Import a Kaldi data dir → OUT_DIR/PREFIX_{recordings,supervisions,cuts}.jsonl.gz.
 
-    The PREFIX manifests already in OUT_DIR are removed first, so a failed or killed
-    import never leaves older ones that later stages would take for its output.
+    wav.scp is required; utt2spk, segments and spk2gender are read when present (without
+    utt2spk the cuts have no speaker: an unlabelled corpus trains all the same).  The PREFIX
+    manifests already in OUT_DIR are removed first, so a failed or killed import never leaves
+    older ones that later stages would take for its output.
     """
-    from spkssl.data.kaldi_dir import KaldiDirError, import_kaldi_dir, manifest_paths, write_manifests
-    from spkssl.data.validate import ManifestError, format_summary, summarize_cuts, validate_cuts
+    from spkssl.data.kaldi_dir import import_kaldi_dir
 
     dcfg = _data_cfg(config, overrides)
-    for old in manifest_paths(out_dir, prefix).values():
-        if old.exists():
-            click.echo(f"replacing {old}", err=True)
-            old.unlink()
-    try:
-        recs, sups, cuts = import_kaldi_dir(data_dir, audio_root, int(dcfg["num_workers"]))
-        cuts = validate_cuts(cuts, {**dcfg, "check_audio": "none"})  # headers were just read
-    except (KaldiDirError, ManifestError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    if len(cuts) != len(sups):  # short cuts dropped: keep supervisions consistent
-        keep = set(cuts.ids)
-        sups = sups.filter(lambda s: s.id in keep)
-    paths = write_manifests(out_dir, prefix, recs, sups, cuts)
-    click.echo(format_summary(summarize_cuts(cuts), prefix))
-    click.echo(f"wrote {paths['cuts']}")
+    _save(out_dir, prefix, lambda: import_kaldi_dir(data_dir, audio_root, int(dcfg["num_workers"])),
+          {**dcfg, "check_audio": "none"}, require_speakers)  # headers were just read
+
+
+@prepare.command("lhotse", short_help="Lhotse manifests, cut sets or recipe -> manifests.")
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--prefix", required=True, help="Manifest name prefix, e.g. 'train'.")
+@click.option("--recordings", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A recordings manifest (repeatable, merged); alone: one unlabelled cut per recording.")
+@click.option("--supervisions", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A supervisions manifest of those recordings (repeatable, merged).")
+@click.option("--cuts", "cut_sets", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A cut set, at most one supervision per cut (repeatable, merged); its cut ids are kept.")
+@click.option("--recipe", default=None, help="Run lhotse.recipes.prepare_RECIPE on --corpus-dir, e.g. librispeech.")
+@click.option("--corpus-dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="With --recipe: the corpus, already downloaded.")
+@click.option("--part", "parts", multiple=True,
+              help="With --recipe: a part to keep, e.g. train-clean-100 (repeatable, merged) [default: its only one].")
+@click.option("--recipe-arg", "recipe_args", multiple=True, metavar="KEY=VALUE",
+              help="With --recipe: a further keyword argument of the recipe (repeatable), e.g. normalize_text=lower.")
+@click.option("--nj", default=1, show_default=True, type=click.IntRange(min=1),
+              help="With --recipe: its num_jobs, when it takes one.")
+@_require_speakers_option
+@config_options
+def lhotse_cmd(out_dir: str, prefix: str, recordings: tuple[str, ...], supervisions: tuple[str, ...],
+               cut_sets: tuple[str, ...], recipe: str | None, corpus_dir: str | None, parts: tuple[str, ...],
+               recipe_args: tuple[str, ...], nj: int, require_speakers: bool, config: str | None,
+               overrides: tuple[str, ...]) -> None:
+    """Lhotse data → OUT_DIR/PREFIX_{recordings,supervisions,cuts}.jsonl.gz, validated, with a summary.
+
+    Give one of: --recordings [--supervisions] (what `lhotse prepare <recipe>` writes), --cuts,
+    or --recipe with --corpus-dir (lhotse's recipe is run here; its own manifests are kept in
+    OUT_DIR/lhotse_RECIPE/ and reused on a rerun).  Speakers are optional (an unlabelled corpus
+    trains; labels only measure); --require-speakers true refuses cuts without one.  Overlapping
+    supervisions follow data.on_overlap, the sampling rate data.sampling_rate.
+    """
+    from spkssl.data import lhotse_prep
+
+    given = [name for name, v in (("--recordings", recordings), ("--cuts", cut_sets), ("--recipe", recipe)) if v]
+    if len(given) != 1:
+        raise click.UsageError("give one of --recordings (with --supervisions), --cuts or --recipe"
+                               + (f", not {' and '.join(given)}" if given else ""))
+    if supervisions and not recordings:
+        raise click.UsageError("--supervisions goes with --recordings")
+    if (corpus_dir or parts or recipe_args) and not recipe:
+        raise click.UsageError("--corpus-dir, --part and --recipe-arg go with --recipe")
+    if recipe and not corpus_dir:
+        raise click.UsageError("--recipe needs --corpus-dir")
+    dcfg = _data_cfg(config, overrides)
+    if recipe:
+        options = _key_values(recipe_args, "--recipe-arg")
+        build = lambda: lhotse_prep.run_recipe(recipe, corpus_dir, parts, options, nj,  # noqa: E731
+                                               output_dir=Path(out_dir) / f"lhotse_{recipe}")
+        dcfg = {**dcfg, "check_audio": "none"}  # the recipe has just read every header
+    elif cut_sets:
+        build = lambda: lhotse_prep.from_cut_sets(cut_sets)  # noqa: E731
+    else:
+        build = lambda: lhotse_prep.from_manifests(recordings, supervisions)  # noqa: E731
+    _save(out_dir, prefix, build, dcfg, require_speakers)
+
+
+def _key_values(items: tuple[str, ...], flag: str) -> dict[str, Any]:
+    """``("a=1", "b=x")`` → ``{"a": 1, "b": "x"}`` (values read as YAML)."""
+    import yaml
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=flag)
+        out[key] = yaml.safe_load(value) if value else ""
+    return out
 
 
 @prepare.command("validate", short_help="Validate a cut set and print its summary.")
@@ -80,24 +163,48 @@ def validate(cuts_path: str, decode: bool, config: str | None, overrides: tuple[
     click.echo(format_summary(summarize_cuts(cuts), Path(cuts_path).name.split("_cuts")[0]))
 
 
-@prepare.command("trials", short_help="Trial list -> Kaldi trials with cut ids.")
-@click.argument("trial_list", metavar="LIST", type=click.Path(exists=True, dir_okay=False))
-@click.argument("out", type=click.Path(dir_okay=False))
+@prepare.command("trials", short_help="Trial list -> Kaldi trials with cut ids, or --make one.")
+@click.argument("paths", nargs=-1, metavar="[LIST] OUT", type=click.Path(dir_okay=False))
 @click.option("--cuts", "cuts_path", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Cut set whose ids the trials must use.")
-@config_options
-def trials(trial_list: str, out: str, cuts_path: str, config: str | None, overrides: tuple[str, ...]) -> None:
-    """Convert an official (or check a Kaldi) trial LIST → Kaldi trials OUT (reads no config value)."""
-    from spkssl.data.trials import TrialsError, convert_trials
+              help="Cut set whose ids the trials must use (with --make: the labelled set to pair).")
+@click.option("--make", is_flag=True, help="Make a trial list OUT over the speakers of CUTS (no LIST).")
+@click.option("--targets-per-speaker", type=click.IntRange(min=1), default=None,
+              help="With --make: target pairs drawn per speaker [default: every pair].")
+@click.option("--nontargets-per-target", type=click.IntRange(min=1), default=None,
+              help="With --make: random nontarget pairs per target pair [default: 4].")
+@click.option("--seed", type=int, default=None, help="With --make: seeds the draws [default: 0].")
+@click.option("--skip-missing", is_flag=True,
+              help="Leave out (and count) trials naming an utterance not in CUTS, as Kaldi does, instead of failing.")
+def trials(paths: tuple[str, ...], cuts_path: str, make: bool, targets_per_speaker: int | None,
+           nontargets_per_target: int | None, seed: int | None, skip_missing: bool) -> None:
+    """Convert an official (or check a Kaldi) trial LIST → Kaldi trials OUT, or --make OUT.
 
-    load_cli_config(config, overrides)  # a typo in --set is an error here too
+    --make pairs the cuts of every speaker with 2 or more utterances, as `prepare val-trials`
+    does over its draw of training speakers: every target pair (or --targets-per-speaker of
+    each speaker's), and --nontargets-per-target random pairs of different speakers per
+    target, each pair once.  Every cut needs a speaker.
+    """
+    from spkssl.data.trials import TrialsError, convert_trials, cut_speakers, speaker_trials, write_trials
 
-    ids = {cut.id for cut in CutSet.from_file(cuts_path)}
+    made_only = {"--targets-per-speaker": targets_per_speaker, "--nontargets-per-target": nontargets_per_target,
+                 "--seed": seed}
+    if make:
+        if len(paths) != 1 or skip_missing:
+            raise click.UsageError("--make writes OUT: give one path and no --skip-missing")
+    elif len(paths) != 2 or any(v is not None for v in made_only.values()):
+        raise click.UsageError("give LIST and OUT (or --make OUT); "
+                               f"{', '.join(made_only)} go with --make")
+    cuts = CutSet.from_file(cuts_path)
     try:
-        n = convert_trials(trial_list, out, ids)
+        if make:
+            pairs = speaker_trials(cut_speakers(cuts, cuts_path), None, 0 if seed is None else seed,
+                                   nontargets_per_target or 4, targets_per_speaker)
+            done = write_trials(paths[0], pairs)
+        else:
+            done = convert_trials(paths[0], paths[1], {cut.id for cut in cuts}, skip_missing=skip_missing)
     except TrialsError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"wrote {n} trials to {out}")
+        raise click.ClickException(f"{cuts_path}: {exc}" if make else str(exc)) from exc
+    click.echo(done.describe(paths[-1]))
 
 
 @prepare.command("val-trials", short_help="Validation trials over some training speakers.")
@@ -108,19 +215,19 @@ def val_trials(cuts_path: str, out: str, config: str | None, overrides: tuple[st
     """Kaldi trials OUT over data.validation.num_speakers speakers of the (training) CUTS.
 
     The labels of these speakers only measure embeddings (to choose settings
-    without looking at the test trials); training never reads them.
+    without looking at the test trials); training never reads them.  Cuts without a
+    speaker are left out; a set without any cannot have validation trials.
     """
-    from spkssl.data.trials import TrialsError, validation_trials
-    from spkssl.utils.io import write_text_atomic
+    from spkssl.data.trials import TrialsError, cut_speakers, validation_trials, write_trials
 
     v = _data_cfg(config, overrides)["validation"]
-    pairs = [(c.id, c.supervisions[0].speaker) for c in CutSet.from_file(cuts_path) if c.supervisions]
     try:
+        pairs = cut_speakers(CutSet.from_file(cuts_path), cuts_path, require_all=False)
         trials = validation_trials(pairs, int(v["num_speakers"]), int(v["seed"]), int(v["nontarget_per_target"]))
     except TrialsError as exc:
         raise click.ClickException(f"{cuts_path}: {exc}") from exc
-    write_text_atomic(out, "".join(f"{a} {b} {lab}\n" for a, b, lab in trials))
-    click.echo(f"wrote {len(trials)} validation trials to {out}")
+    done = write_trials(out, trials)
+    click.echo(f"wrote {done.num_trials} validation trials to {out}")
 
 
 @prepare.command("voxceleb", short_help="VoxCeleb 1/2 -> Lhotse manifests.")
@@ -129,9 +236,10 @@ def val_trials(cuts_path: str, out: str, config: str | None, overrides: tuple[st
               help="VoxCeleb1 root (vox1_meta.csv, wav/).")
 @click.option("--vox2", type=click.Path(exists=True, file_okay=False), default=None,
               help="VoxCeleb2 root (vox2_meta.csv, **/*.m4a).")
-@click.option("--num-jobs", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option("--nj", default=1, show_default=True, type=click.IntRange(min=1), help="Parallel jobs of lhotse's recipe.")
+@renamed_option("--num-jobs", "--nj")
 @config_options
-def voxceleb(out_dir: str, vox1: str | None, vox2: str | None, num_jobs: int,
+def voxceleb(out_dir: str, vox1: str | None, vox2: str | None, nj: int,
              config: str | None, overrides: tuple[str, ...]) -> None:
     """VoxCeleb → OUT_DIR/{vox1_dev,vox1_test,vox2_dev}_{recordings,supervisions,cuts}.jsonl.gz."""
     from spkssl.data.validate import ManifestError, format_summary, summarize_cuts, validate_cuts
@@ -139,7 +247,7 @@ def voxceleb(out_dir: str, vox1: str | None, vox2: str | None, num_jobs: int,
 
     dcfg = _data_cfg(config, overrides)
     try:
-        sets = prepare_voxceleb_sets(out_dir, vox1, vox2, num_jobs)
+        sets = prepare_voxceleb_sets(out_dir, vox1, vox2, nj)
         for name, cuts in sets.items():
             validate_cuts(cuts, {**dcfg, "check_audio": "none"})
             click.echo(format_summary(summarize_cuts(cuts), name))
@@ -154,18 +262,13 @@ def voxceleb(out_dir: str, vox1: str | None, vox2: str | None, num_jobs: int,
               help="Where the converted files go (AUDIO_DIR/<speaker>/<cut id>.flac).")
 @click.option("--format", "fmt", default="flac", show_default=True, type=click.Choice(["flac", "wav"]))
 @click.option("--nj", default=1, show_default=True, type=click.IntRange(min=1), help="Parallel processes.")
-@config_options
-def convert_audio(in_cuts: str, out_cuts: str, audio_dir: str, fmt: str, nj: int, config: str | None,
-                  overrides: tuple[str, ...]) -> None:
+def convert_audio(in_cuts: str, out_cuts: str, audio_dir: str, fmt: str, nj: int) -> None:
     """IN_CUTS (e.g. VoxCeleb2 m4a) -> audio files under --audio-dir and OUT_CUTS pointing at them.
 
     Resumable: files already converted are reused; OUT_CUTS appears only when all are done.
-    Reads no config value.
     """
     from spkssl.data.audio import AudioError
     from spkssl.data.convert import convert_cuts_audio
-
-    load_cli_config(config, overrides)  # a typo in --set is an error here too
 
     try:
         convert_cuts_audio(in_cuts, out_cuts, audio_dir, fmt=fmt, num_jobs=nj)
@@ -179,19 +282,15 @@ def convert_audio(in_cuts: str, out_cuts: str, audio_dir: str, fmt: str, nj: int
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--shard-size", default=1000, show_default=True, type=click.IntRange(min=1), help="Cuts per shard.")
 @click.option("--nj", default=1, show_default=True, type=click.IntRange(min=1), help="Parallel writers.")
-@config_options
 @force_option
-def shar(cuts_path: str, out_dir: str, shard_size: int, nj: int, config: str | None, overrides: tuple[str, ...],
-         force: bool) -> None:
+def shar(cuts_path: str, out_dir: str, shard_size: int, nj: int, force: bool) -> None:
     """Write CUTS with FLAC audio as Shar shards in OUT_DIR (cuts.N.jsonl.gz, recording.N.tar, index.json).
 
     Training reads them in sequence when the experiment's inputs.train_shar names OUT_DIR.
-    Reads no config value.
     """
     from spkssl.data.audio import AudioError
     from spkssl.data.shar import SharError, export_shar
 
-    load_cli_config(config, overrides)  # a typo in --set is an error here too
     try:
         index = export_shar(cuts_path, out_dir, shard_size=shard_size, num_jobs=nj, force=force)
     except (SharError, AudioError, ValueError) as exc:
@@ -231,4 +330,7 @@ def aug_sources(out_dir: str, musan: str | None, rirs: str | None, train_cuts: s
         click.echo(f"{kind}: {path}")
 
 
+from spkssl.cli.channel import cross_channel_cmd  # noqa: E402 - a command of its own module, in this group
+
+prepare.add_command(cross_channel_cmd)
 commands = [prepare]

@@ -1,9 +1,10 @@
 """Import any Kaldi data directory as Lhotse recordings, supervisions and cuts.
 
 Reads ``wav.scp`` (file paths, absolute or relative to ``audio_root``, or pipes
-``cmd |`` which become Lhotse ``command`` audio sources), ``utt2spk`` and, when
-present, ``segments`` and ``spk2gender``.  Cut id == supervision id ==
-utterance id, so trials written with Kaldi utterance ids match the cuts.
+``cmd |`` which become Lhotse ``command`` audio sources) and, when present,
+``utt2spk``, ``segments`` and ``spk2gender``.  Without ``utt2spk`` the corpus is
+unlabelled: its cuts have no speaker, which training never needs.  Cut id ==
+supervision id == utterance id, so trials written with Kaldi utterance ids match the cuts.
 Recording durations come from the file header (``soundfile.info``, fast even
 for Opus); for a pipe the command is run once and its output decoded.
 
@@ -24,10 +25,9 @@ from typing import Iterator
 import soundfile as sf
 from lhotse import CutSet, Recording, RecordingSet, SupervisionSegment, SupervisionSet
 from lhotse.audio import AudioSource
-from lhotse.cut import MonoCut
 from tqdm import tqdm
 
-from spkssl.utils.io import atomic_path
+from spkssl.data.manifests import cut_of_supervision, manifest_paths, write_manifests  # noqa: F401 - re-exported
 from spkssl.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -182,24 +182,26 @@ def import_kaldi_dir(
     """Read a Kaldi data dir into ``(RecordingSet, SupervisionSet, CutSet)``.
 
     Args:
-        data_dir: folder with ``wav.scp`` and ``utt2spk`` (optional ``segments``, ``spk2gender``).
+        data_dir: folder with ``wav.scp`` (optional ``utt2spk``, ``segments``, ``spk2gender``).
         audio_root: base for relative paths in ``wav.scp``; default: ``data_dir``'s parent.
         num_workers: threads used to read audio headers / run pipes.
 
     Raises:
-        KaldiDirError: for a missing file, a malformed line (named file:line),
-            unreadable audio, or an utterance without a speaker.
+        KaldiDirError: for a missing ``wav.scp``, a malformed line (named file:line),
+            unreadable audio, or, when there is an ``utt2spk``, an utterance it does not name.
 
     Example:
         >>> recs, sups, cuts = import_kaldi_dir("corpus/train", audio_root="corpus")  # doctest: +SKIP
     """
     data_dir = Path(data_dir)
     audio_root = Path(audio_root) if audio_root is not None else data_dir.resolve().parent
-    for name in ("wav.scp", "utt2spk"):
-        if not (data_dir / name).is_file():
-            raise KaldiDirError(f"{data_dir}: required file '{name}' not found")
+    if not (data_dir / "wav.scp").is_file():
+        raise KaldiDirError(f"{data_dir}: required file 'wav.scp' not found")
     scp = read_wav_scp(data_dir / "wav.scp", audio_root)
-    utt2spk = read_table(data_dir / "utt2spk", num_fields=1)
+    labelled = (data_dir / "utt2spk").is_file()
+    utt2spk = read_table(data_dir / "utt2spk", num_fields=1) if labelled else {}
+    if not labelled:
+        log.info("%s: no utt2spk: an unlabelled corpus, its cuts have no speaker", data_dir)
     spk2gender: dict[str, str] = {}
     if (data_dir / "spk2gender").is_file():
         for spk, (g, where) in read_table(data_dir / "spk2gender", num_fields=1).items():
@@ -225,7 +227,7 @@ def import_kaldi_dir(
     else:
         segs = {r.id: (r.id, 0.0, r.duration) for r in recordings}
 
-    unlabelled = [u for u in segs if u not in utt2spk]
+    unlabelled = [u for u in segs if u not in utt2spk] if labelled else []
     if unlabelled:
         raise KaldiDirError(
             f"{data_dir / 'utt2spk'}: {len(unlabelled)} utterance(s) have no speaker, "
@@ -240,42 +242,16 @@ def import_kaldi_dir(
 
     sups, cuts = [], []
     for utt, (rec_id, start, dur) in segs.items():
-        spk = utt2spk[utt][0]
+        spk = utt2spk[utt][0] if labelled else None
         sup = SupervisionSegment(
             id=utt, recording_id=rec_id, start=start, duration=dur, channel=0,
-            speaker=spk, gender=spk2gender.get(spk),
+            speaker=spk, gender=spk2gender.get(spk) if spk is not None else None,
         )
         sups.append(sup)
-        cuts.append(
-            MonoCut(id=utt, start=start, duration=dur, channel=0,
-                    recording=recordings[rec_id], supervisions=[sup.with_offset(-start)])
-        )
+        cuts.append(cut_of_supervision(recordings[rec_id], sup))
     log.info(
         "%s: %d recordings, %d utterances, %d speakers",
-        data_dir, len(recordings), len(cuts), len({s.speaker for s in sups}),
+        data_dir, len(recordings), len(cuts), len({s.speaker for s in sups if s.speaker is not None}),
     )
     return recordings, SupervisionSet.from_segments(sups), CutSet.from_cuts(cuts)
 
-
-def manifest_paths(out_dir: str | Path, prefix: str) -> dict[str, Path]:
-    """The three manifest paths for ``prefix``: keys recordings, supervisions, cuts."""
-    out_dir = Path(out_dir)
-    return {k: out_dir / f"{prefix}_{k}.jsonl.gz" for k in ("recordings", "supervisions", "cuts")}
-
-
-def write_manifests(
-    out_dir: str | Path,
-    prefix: str,
-    recordings: RecordingSet,
-    supervisions: SupervisionSet,
-    cuts: CutSet,
-) -> dict[str, Path]:
-    """Write ``<prefix>_{recordings,supervisions,cuts}.jsonl.gz`` atomically; returns the paths.
-
-    Cuts are written last, so a complete cuts manifest implies the other two are complete.
-    """
-    paths = manifest_paths(out_dir, prefix)
-    for key, manifest in (("recordings", recordings), ("supervisions", supervisions), ("cuts", cuts)):
-        with atomic_path(paths[key]) as tmp:
-            manifest.to_file(tmp)
-    return paths

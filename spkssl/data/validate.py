@@ -4,7 +4,8 @@ Checks: duplicate cut ids; missing or unreadable audio files (header read, or a
 full decode with ``check_audio="decode"``); zero or too-short durations
 (``min_duration``; ``on_short`` = ``error`` or ``drop``); unexpected sampling
 rate (``on_sampling_rate_mismatch`` = ``resample`` through Lhotse's
-``cut.resample`` or ``refuse``).  All problems are collected and reported
+``cut.resample`` or ``refuse``); with ``require_speakers``, cuts without a speaker
+(a test set's trials need every one).  All problems are collected and reported
 together, each naming the cut id and its audio.
 
 Example:
@@ -55,13 +56,14 @@ def _check_audio(cut, mode: str) -> str | None:
     return None
 
 
-def validate_cuts(cuts: CutSet, cfg: Mapping[str, Any] | None = None) -> CutSet:
+def validate_cuts(cuts: CutSet, cfg: Mapping[str, Any] | None = None, require_speakers: bool = False) -> CutSet:
     """Validate ``cuts`` and return the (possibly resampled / filtered) cut set.
 
     Args:
         cuts: an eager or lazy cut set (it is loaded into memory).
         cfg: validation settings: a (partial) ``data`` config section; missing keys take the
             package defaults (``spkssl/configs/data.yaml``).
+        require_speakers: a cut whose first supervision has no speaker is a problem.
 
     Raises:
         ManifestError: listing every problem (cut id + audio), up to ``MAX_LISTED`` lines.
@@ -82,6 +84,10 @@ def validate_cuts(cuts: CutSet, cfg: Mapping[str, Any] | None = None) -> CutSet:
     for cid, n in counts.items():
         if n > 1:
             problems.append(f"duplicate cut id '{cid}' ({n} times)")
+
+    if require_speakers:
+        problems += [f"cut '{cut.id}' ({describe_source(cut)}) has no speaker; trials over this set need one"
+                     for cut in cut_list if not cut.supervisions or cut.supervisions[0].speaker is None]
 
     if c["check_audio"] != "none" and cut_list:
         with ThreadPoolExecutor(max(1, int(c["num_workers"]))) as ex:

@@ -117,3 +117,19 @@ def test_real_corpus_few_files(speechocean_dir: Path, tmp_path: Path) -> None:
     assert cut.sampling_rate == 16000
     assert cut.load_audio().shape[1] == cut.recording.num_samples
     assert isinstance(CutSet.from_cuts(cuts), CutSet)
+
+
+def test_without_utt2spk_the_corpus_is_unlabelled(corpus: Path, tmp_path: Path) -> None:
+    d = _data_dir(corpus, "u1 audio/a.wav\nu2 audio/b.wav\n", "", spk2gender="s1 m\n")
+    (d / "utt2spk").unlink()
+    recs, sups, cuts = import_kaldi_dir(d)
+    assert sorted(cuts.ids) == ["u1", "u2"]
+    assert [c.supervisions[0].speaker for c in cuts] == [None, None]
+    out = tmp_path / "manifests"
+    res = CliRunner().invoke(cli, ["prepare", "kaldi-dir", str(d), str(out), "--prefix", "train"])
+    assert res.exit_code == 0 and "2 of 2 cuts have no speaker" in res.stdout, res.output
+    # a test set needs its speakers: refused, naming the cuts, and nothing left behind
+    res = CliRunner().invoke(cli, ["prepare", "kaldi-dir", str(d), str(out), "--prefix", "train",
+                                   "--require-speakers", "true"])
+    assert res.exit_code == 1 and "cut 'u1'" in res.output and "has no speaker" in res.output
+    assert sorted(out.iterdir()) == []

@@ -24,7 +24,7 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 
-import soundfile as sf
+from tests.recipes.fake_corpus import copy_audio, speechocean_speakers
 
 
 @dataclass(frozen=True)
@@ -36,16 +36,6 @@ class FakeVoxCeleb:
     vox1_o_trials: Path
     num_vox1_utts: int
     num_vox2_utts: int
-
-
-def _kaldi_dir(corpus: Path, part: str) -> dict[str, list[Path]]:
-    """speaker → audio paths (sorted by utterance id) of a speechocean762 Kaldi dir."""
-    wav = dict(line.split(maxsplit=1) for line in (corpus / part / "wav.scp").read_text().splitlines())
-    by_spk: dict[str, list[Path]] = {}
-    for line in (corpus / part / "utt2spk").read_text().splitlines():
-        utt, spk = line.split()
-        by_spk.setdefault(spk, []).append(corpus / wav[utt].strip())
-    return {spk: sorted(paths) for spk, paths in sorted(by_spk.items())}
 
 
 def _video_id(rng: random.Random) -> str:
@@ -69,10 +59,7 @@ def _write_speakers(
             if j and j % utts_per_video == 0:
                 video = _video_id(rng)
             utt = f"{j % utts_per_video + 1:05d}"
-            samples, sr = sf.read(src, dtype="int16")
-            out = root / spk / video / f"{utt}.wav"
-            out.parent.mkdir(parents=True, exist_ok=True)
-            sf.write(out, samples, sr, subtype="PCM_16")
+            copy_audio(src, root / spk / video / f"{utt}.wav")
             written.append((spk, video, utt))
     return written
 
@@ -94,9 +81,9 @@ def make_fake_voxceleb(
     """
     rng = random.Random(seed)
     vox1, vox2 = out_dir / "vox1", out_dir / "vox2"
-    v1 = _write_speakers(_kaldi_dir(speechocean, "test"), vox1 / "wav", 10001, vox1_speakers,
+    v1 = _write_speakers(speechocean_speakers(speechocean, "test"), vox1 / "wav", 10001, vox1_speakers,
                          vox1_utts, utts_per_video, rng)
-    v2 = _write_speakers(_kaldi_dir(speechocean, "train"), vox2 / "dev" / "aac", 1, vox2_speakers,
+    v2 = _write_speakers(speechocean_speakers(speechocean, "train"), vox2 / "dev" / "aac", 1, vox2_speakers,
                          vox2_utts, utts_per_video, rng)
     genders = itertools.cycle("mf")
     rows = ["VoxCeleb1 ID\tVGGFace1 ID\tGender\tNationality\tSet"]

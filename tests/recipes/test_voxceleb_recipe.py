@@ -9,34 +9,20 @@ data/ and exp/ go to tmp_path.  A second run must find everything done.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 from lhotse import CutSet
 
+from tests.recipes.fake_corpus import recipe_env
 from tests.recipes.fake_voxceleb import FakeVoxCeleb, make_fake_voxceleb
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPE = REPO / "egs" / "voxceleb" / "run.sh"
 ROUNDS = (0, 1, 2)
-
-
-def _env(tmp_path: Path) -> dict[str, str]:
-    """The environment with ``spkssl`` on PATH (a shim when the package is not installed)."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", SPKSSL_LAUNCHER="local")
-    if shutil.which("spkssl") is None:
-        shim = tmp_path / "bin" / "spkssl"
-        shim.parent.mkdir()
-        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m spkssl.cli "$@"\n')
-        shim.chmod(0o755)
-        env["PATH"] = f"{shim.parent}{os.pathsep}{env['PATH']}"
-    return env
 
 
 def _run(tree: FakeVoxCeleb, work: Path, env: dict[str, str]) -> str:
@@ -139,7 +125,7 @@ def test_voxceleb_recipe_end_to_end(tmp_path: Path, speechocean_dir: Path) -> No
     tree = make_fake_voxceleb(tmp_path / "corpora", speechocean_dir)
     work = tmp_path / "work"
     work.mkdir()
-    env = _env(tmp_path)
+    env = recipe_env(tmp_path)
 
     out = _run(tree, work, env)
     for n in range(8):
