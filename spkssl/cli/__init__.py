@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from spkssl import __version__
 from spkssl.launch.lifetime import die_with_parent
 from spkssl.utils.logging import setup_logging
 
@@ -78,6 +79,7 @@ class _LazyGroup(click.Group):
 
 
 @click.group(cls=_LazyGroup)
+@click.version_option(__version__, prog_name="spkssl", message="%(prog)s %(version)s")
 @click.option("--log-level", default="INFO", show_default=True, help="Python logging level.")
 def cli(log_level: str) -> None:
     """spkssl: self-supervised speaker embeddings, Kaldi-style recipes on Lhotse."""

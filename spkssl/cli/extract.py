@@ -78,7 +78,7 @@ def extract_cmd(exp, system, model, method, cuts_path, out_dir, device, nj, cmd,
         raise click.ClickException(str(exc)) from exc
 
 
-@click.command("extract-part")
+@click.command("extract-part", hidden=True)  # internal: one launcher job of extract --nj
 @click.option("--model", type=click.Path(exists=True, dir_okay=False), default=None)
 @click.option("--method", type=click.Choice(METHODS), default="model", show_default=True)
 @click.option("--cuts", "cuts_path", required=True, type=click.Path(exists=True, dir_okay=False))

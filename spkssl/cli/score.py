@@ -51,15 +51,18 @@ _ERRORS = (EmbeddingError, TrialsError, MetricsError, ConfigError, ValueError)
               help="Subtract the training mean before cosine/AS-norm. Default: score.mean_sub.")
 @click.option("--out-dir", type=click.Path(file_okay=False), default=None, help="Stand-alone: where scores go.")
 @click.option("--name", default=None, help="Stand-alone: prefix of the output files (usually the trial list name).")
+@click.option("--skip-missing", is_flag=True,
+              help="Stand-alone: leave out (and count) trials naming an utterance without an embedding, as Kaldi does.")
 @config_options
 def score_cmd(exp: str | None, system: str | None, trials_path: str | None, embeddings: str | None,
               enroll_embeddings: str | None, backends: tuple[str, ...], train_embeddings: str | None,
               train_utt2spk: str | None, mean_sub: bool | None, out_dir: str | None, name: str | None,
-              config: str | None, overrides: tuple[str, ...]) -> None:
+              skip_missing: bool, config: str | None, overrides: tuple[str, ...]) -> None:
     """Score trial lists; write NAME.BACKEND.{score,json,det.png} and print Markdown rows."""
     if exp is not None:
         check_exp_usage(exp, config, None, trials_path=trials_path, embeddings=embeddings, enroll_embeddings=enroll_embeddings,
-                  train_embeddings=train_embeddings, train_utt2spk=train_utt2spk, out_dir=out_dir, name=name)
+                  train_embeddings=train_embeddings, train_utt2spk=train_utt2spk, out_dir=out_dir, name=name,
+                  skip_missing=skip_missing)
         _score_experiment(exp, system, backends, mean_sub, overrides)
         return
     if not (trials_path and embeddings and out_dir and name):
@@ -82,6 +85,10 @@ def score_cmd(exp: str | None, system: str | None, trials_path: str | None, embe
         if train_utt2spk:
             kwargs["utt2spk"] = read_utt2spk(train_utt2spk)
             sources["train_utt2spk"] = train_utt2spk
+        if skip_missing:
+            trials, skipped = trials.known_only(ids, kwargs.get("enroll_ids"))
+            if skipped:
+                click.echo(f"{trials_path}: skipped {skipped} trial(s) naming an utterance without an embedding", err=True)
         rows = []
         for backend in backends:
             result = run_scoring(trials, ids, emb, backend, out_dir, name, cfg, sources, **kwargs)

@@ -2,7 +2,7 @@
 
 Example::
 
-    spkssl synth data/synth --num-train-speakers 40 --num-test-speakers 20 --seed 0 --num-jobs 4
+    spkssl synth data/synth --num-train-speakers 40 --num-test-speakers 20 --seed 0 --nj 4
     spkssl prepare kaldi-dir data/synth/train data/manifests --prefix train
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Optional
 
 import click
 
-from spkssl.cli.options import config_options, load_cli_config
+from spkssl.cli.options import config_options, load_cli_config, renamed_option
 from spkssl.synth.corpus import CorpusSpec, generate_corpus
 
 
@@ -38,13 +38,14 @@ def _spec_options(f):
 @click.command("synth")
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @_spec_options
-@click.option("--num-jobs", type=click.IntRange(min=1), default=None,
+@click.option("--nj", type=click.IntRange(min=1), default=None,
               help="Processes synthesising utterances [default: number of CPU cores]; "
                    "the output does not depend on it.")
+@renamed_option("--num-jobs", "--nj")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Show a progress bar.")
 @config_options
-def synth(out_dir: str, num_jobs: Optional[int], progress: bool, config: Optional[str],
+def synth(out_dir: str, nj: Optional[int], progress: bool, config: Optional[str],
           overrides: tuple[str, ...], **spec_options: Optional[float]) -> None:
     """Write a synthetic corpus to OUT_DIR: wav/, train/, test/ (Kaldi) and trials/test.trials.
 
@@ -54,7 +55,7 @@ def synth(out_dir: str, num_jobs: Optional[int], progress: bool, config: Optiona
     given = {k: v for k, v in spec_options.items() if v is not None}
     try:
         spec = CorpusSpec.from_config({**load_cli_config(config, overrides)["synth"], **given})
-        summary = generate_corpus(out_dir, spec, progress=progress, num_jobs=num_jobs)
+        summary = generate_corpus(out_dir, spec, progress=progress, num_jobs=nj)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(

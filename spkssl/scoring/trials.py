@@ -47,6 +47,20 @@ class Trials:
         t_idx = _lookup(self.test, test_pos, self.path, "test")
         return e_idx, t_idx
 
+    def known_only(self, ids: Sequence[str], enroll_ids: Sequence[str] | None = None) -> tuple["Trials", int]:
+        """The trials whose two utterances have embeddings, and how many were left out (Kaldi's skip-and-count).
+
+        Raises:
+            TrialsError: when no trial is left.
+        """
+        test, enroll = set(ids), set(ids if enroll_ids is None else enroll_ids)
+        keep = [i for i, (e, t) in enumerate(zip(self.enroll, self.test)) if e in enroll and t in test]
+        skipped = len(self) - len(keep)
+        if not keep:
+            raise TrialsError(f"{self.path}: none of its {len(self)} trials has both embeddings")
+        labels = None if self.labels is None else self.labels[keep]
+        return Trials(self.path, [self.enroll[i] for i in keep], [self.test[i] for i in keep], labels), skipped
+
 
 def _lookup(names: list[str], pos: dict[str, int], path: str, what: str) -> np.ndarray:
     out = np.fromiter((pos.get(u, -1) for u in names), dtype=np.int64, count=len(names))

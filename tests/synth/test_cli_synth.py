@@ -12,7 +12,7 @@ def test_synth_command_writes_corpus(tmp_path: Path) -> None:
     out = tmp_path / "corpus"
     args = ["synth", str(out), "--num-train-speakers", "1", "--num-test-speakers", "2",
             "--utts-per-speaker", "2", "--min-seconds", "1", "--max-seconds", "1",
-            "--seed", "3", "--trials-per-target", "1", "--num-jobs", "2", "--no-progress"]
+            "--seed", "3", "--trials-per-target", "1", "--nj", "2", "--no-progress"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "6 utterances" in result.output
@@ -27,6 +27,6 @@ def test_synth_command_rejects_bad_options(tmp_path: Path) -> None:
                                       "--max-seconds", "2", "--no-progress"])
     assert result.exit_code != 0
     assert "min_seconds" in result.output
-    result = CliRunner().invoke(cli, ["synth", str(tmp_path), "--num-jobs", "0", "--no-progress"])
+    result = CliRunner().invoke(cli, ["synth", str(tmp_path), "--nj", "0", "--no-progress"])
     assert result.exit_code != 0
-    assert "--num-jobs" in result.output
+    assert "--nj" in result.output
