@@ -74,7 +74,7 @@ if stage_enabled 0; then
 fi
 
 if stage_enabled 1 && ! stage_done "$data_dir" manifests; then
-  log "Stage 1: Lhotse manifests and trials from $corpus_dir; validation trials over training speakers"
+  log "Stage 1: Lhotse manifests and trials from $corpus_dir; validation trials over training speakers; cross-channel copies of both"
   for part in train test; do
     spkssl prepare kaldi-dir \
       "$corpus_dir/$part" \
@@ -91,6 +91,22 @@ if stage_enabled 1 && ! stage_done "$data_dir" manifests; then
     "$data_dir/manifests/train_cuts.jsonl.gz" \
     "$data_dir/trials/val.trials" \
     --config "$exp/config.yaml"
+  for list in test:test val:train; do  # trial list : the cut set of its utterances
+    spkssl prepare cross-channel \
+      "$data_dir/manifests/${list#*:}_cuts.jsonl.gz" \
+      "$data_dir/trials/${list%:*}.trials" \
+      "$data_dir/cross_channel/${list%:*}" \
+      "$data_dir/manifests/${list%:*}_xch_cuts.jsonl.gz" \
+      "$data_dir/trials/${list%:*}_xch.trials" \
+      --nj "$nj" \
+      --config "$exp/config.yaml" \
+      --force "$force"
+  done
+  lhotse combine \
+    "$data_dir/manifests/test_cuts.jsonl.gz" \
+    "$data_dir/manifests/test_xch_cuts.jsonl.gz" \
+    "$data_dir/manifests/val_xch_cuts.jsonl.gz" \
+    "$data_dir/manifests/eval_cuts.jsonl.gz"
   mark_stage_done "$data_dir" manifests
 fi
 
@@ -106,8 +122,8 @@ if stage_enabled 2 && ! stage_done "$data_dir" aug_sources; then
 fi
 
 if stage_enabled 3 && ! stage_done "$data_dir" fbank; then
-  log "Stage 3: kaldi-native-fbank features of the train and test cuts, stored through Lhotse (--shar $shar)"
-  for part in train test; do
+  log "Stage 3: kaldi-native-fbank features of the train and evaluation cuts, stored through Lhotse (--shar $shar)"
+  for part in train eval; do
     spkssl compute-fbank \
       "$data_dir/manifests/${part}_cuts.jsonl.gz" \
       "$data_dir/manifests/${part}_cuts_fbank.jsonl.gz" \

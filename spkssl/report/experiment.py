@@ -10,7 +10,8 @@ supervised reference, read from its ``round0``).  A system without a score of th
 back-end (with ``score.plda.labels=trained``, the baseline and an unlabelled round 0 have
 no PLDA) shows ``-``.  A report
 newer than every score it reads, and made from the same experiments and references, is
-not rewritten unless forced.
+not rewritten unless forced.  ``loss_by_epoch.png`` shows every round's training loss by
+epoch (from ``train_summary.json``): a converged round's curve has flattened.
 
 Example:
     >>> # report_experiment(Experiment("exp/mini"), ["supervised (true labels)=exp/mini_supervised"])
@@ -115,5 +116,24 @@ def report_experiment(exp: Experiment, references: Sequence[str] = (), force: bo
         extra += [f"{label}={path / 'round0' / 'scores' / score}" for label, path in refs]
         texts.append(make_report(exp.root, name, backend, out=out, trials=trials if trials.is_file() else None,
                                  extra_rows=extra))
+    write_loss_curves(exp)
     record_inputs(exp.root, inputs)
     return texts
+
+
+def write_loss_curves(exp: Experiment) -> Path | None:
+    """``loss_by_epoch.png``: the epoch losses of every trained round (``train_summary.json``); None if none."""
+    from spkssl.report.plots import plot_loss_curves
+
+    curves = {}
+    for r in range(exp.num_rounds + 1):
+        summary = exp.round_dir(r) / "train_summary.json"
+        if summary.is_file():
+            s = json.loads(summary.read_text())
+            if s.get("epoch_losses"):
+                curves[f"round {r}"] = (str(s.get("objective", "?")), [float(v) for v in s["epoch_losses"]])
+    if not curves:
+        return None
+    out = exp.root / "loss_by_epoch.png"
+    plot_loss_curves(curves, out, title=f"{exp.root.name}: training loss by epoch")
+    return out

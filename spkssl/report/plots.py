@@ -67,6 +67,38 @@ def plot_eer_spread_by_round(
             ax.axhspan(mean - std, mean + std, color=f"C{i + 2}", alpha=0.15)
 
 
+def plot_loss_curves(curves: Mapping[str, tuple[str, Sequence[float]]], out_png: str | Path,
+                     title: str = "training loss by epoch") -> None:
+    """Mean training loss of every epoch, one line per round (``label → (objective, losses)``), a panel per objective.
+
+    Whether a round has converged shows as its curve flattening before the last epoch.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    objectives = list(dict.fromkeys(obj for obj, _ in curves.values()))
+    if not objectives:
+        raise ValueError("no training losses to plot")
+    fig, axes = plt.subplots(1, len(objectives), figsize=(5.5 * len(objectives), 4), squeeze=False)
+    try:
+        for ax, objective in zip(axes[0], objectives):
+            for label, (obj, losses) in curves.items():
+                if obj == objective:
+                    ax.plot(range(1, len(losses) + 1), losses, "o-", ms=3, lw=1.4, label=label)
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(f"mean {objective} loss")
+            ax.grid(True, lw=0.4, alpha=0.6)
+            ax.legend(fontsize=8)
+        fig.suptitle(title)
+        fig.tight_layout()
+        with atomic_path(out_png) as tmp:
+            fig.savefig(tmp, dpi=120, format="png")
+    finally:
+        plt.close(fig)
+
+
 def plot_det_all_rounds(
     curves: Mapping[str, tuple[np.ndarray, np.ndarray]], eers: Mapping[str, float],
     out_png: str | Path, title: str,

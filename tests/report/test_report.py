@@ -95,3 +95,17 @@ def test_experiment_report_has_files_per_backend(tmp_path):
     assert "**plda**" in plda_md and "untrained" not in plda_md  # the baseline has no PLDA: no row
     assert "| round 1 | 4.25 | 4.30 | 0.5000 | 0.3000 |" in plda_md and "| round 0 | - |" in plda_md
     assert (exp / "eer_by_round_plda.png").is_file()
+
+
+def test_the_report_plots_every_rounds_loss_by_epoch(tmp_path):
+    from spkssl.config import load_config, save_config
+
+    exp, trials, _ = _fake_exp(tmp_path, rounds=(0, 1))
+    save_config(load_config(None, [f"inputs.trials.test={trials}", "rounds.num_rounds=1"]), exp / "config.yaml")
+    (exp / "round0" / "train_summary.json").write_text(json.dumps({"objective": "dino", "epoch_losses": [8.0, 6.5]}))
+    (exp / "round1" / "train_summary.json").write_text(
+        json.dumps({"objective": "classification", "epoch_losses": [12.0, 7.0, 5.5, 5.4]}))
+    r = CliRunner().invoke(cli, ["report", "--exp", str(exp)])
+    assert r.exit_code == 0, r.output
+    png = exp / "loss_by_epoch.png"
+    assert png.is_file() and png.read_bytes()[:4] == b"\x89PNG"
