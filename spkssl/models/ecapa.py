@@ -45,9 +45,9 @@ class Res2Conv(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         chunks = torch.chunk(x, self.scale, dim=1)
         outs = [chunks[0]]
-        prev: torch.Tensor | None = None
-        for conv, chunk in zip(self.convs, chunks[1:]):
-            prev = conv(chunk if prev is None else chunk + prev)
+        prev = chunks[0]
+        for i, conv in enumerate(self.convs):  # by index, not zip(): TorchScript cannot zip a ModuleList
+            prev = conv(chunks[i + 1] if i == 0 else chunks[i + 1] + prev)
             outs.append(prev)
         return torch.cat(outs, dim=1)
 
@@ -117,7 +117,7 @@ class ECAPA(nn.Module):
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         """``feats``: ``(B, T, feat_dim)`` → ``(B, embed_dim)``."""
         if feats.dim() != 3:
-            raise ValueError(f"ECAPA expects (batch, frames, feat_dim), got shape {tuple(feats.shape)}")
+            raise ValueError(f"ECAPA expects (batch, frames, feat_dim), got shape {list(feats.shape)}")
         x = self.front(feats.transpose(1, 2))
         outs = []
         for block in self.blocks:

@@ -22,27 +22,26 @@ import torch
 import torch.nn as nn
 
 POOLINGS = ("stats", "attentive")
-_EPS = 1e-5
 
 
-def _weighted_stats(x: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and std of ``x`` over the last axis with weights ``w`` summing to 1 there.
+def _weighted_stats(x: torch.Tensor, w: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and std of ``x`` over the last axis with weights ``w`` summing to 1 there (variance floored at ``eps``).
 
-    Computed in float32 (also under autocast) and as ``Σ w (x - mean)²`` rather
+    The floor is an argument, not a module constant, so TorchScript can compile it. Computed in float32 (also under autocast) and as ``Σ w (x - mean)²`` rather
     than ``E[x²] - mean²``, which cancels badly in low precision.
     """
     x, w = x.float(), w.float()
     mean = torch.sum(x * w, dim=-1)
     var = torch.sum(w * (x - mean.unsqueeze(-1)) ** 2, dim=-1)
-    return mean, torch.sqrt(var.clamp(min=_EPS))
+    return mean, torch.sqrt(var.clamp(min=eps))
 
 
-def _stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Unweighted float32 mean and std of ``x`` over the last axis."""
+def _stats(x: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Unweighted float32 mean and std of ``x`` over the last axis (variance floored at ``eps``)."""
     x = x.float()
     mean = x.mean(dim=-1)
     var = ((x - mean.unsqueeze(-1)) ** 2).mean(dim=-1)
-    return mean, torch.sqrt(var.clamp(min=_EPS))
+    return mean, torch.sqrt(var.clamp(min=eps))
 
 
 class StatsPooling(nn.Module):

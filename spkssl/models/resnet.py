@@ -91,7 +91,7 @@ class ResNet34(nn.Module):
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         """``feats``: ``(B, T, feat_dim)`` → ``(B, embed_dim)``."""
         if feats.dim() != 3:
-            raise ValueError(f"ResNet34 expects (batch, frames, feat_dim), got shape {tuple(feats.shape)}")
+            raise ValueError(f"ResNet34 expects (batch, frames, feat_dim), got shape {list(feats.shape)}")
         x = feats.transpose(1, 2).unsqueeze(1)  # (B, 1, F, T)
         x = self.stages(self.stem(x))  # (B, C, F/8, T/8)
         x = x.flatten(1, 2)  # (B, C * F/8, T/8)

@@ -67,5 +67,5 @@ class TDNN(nn.Module):
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         """``feats``: ``(B, T, feat_dim)`` → ``(B, embed_dim)``."""
         if feats.dim() != 3:
-            raise ValueError(f"TDNN expects (batch, frames, feat_dim), got shape {tuple(feats.shape)}")
+            raise ValueError(f"TDNN expects (batch, frames, feat_dim), got shape {list(feats.shape)}")
         return self.head(self.pool(self.frames(feats.transpose(1, 2))))
