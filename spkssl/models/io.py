@@ -1,8 +1,10 @@
 """Final model files (``final.pt``): the network weights together with the resolved config.
 
-``final.pt`` is a ``torch.save`` of ``{"config": cfg, "state_dict": ..., "extra": ...}``.
-The config is enough to rebuild the network (``cfg["model"]`` and
-``cfg["features"]["num_mel_bins"]``), so extraction needs nothing else.
+``final.pt`` is a ``torch.save`` of ``{"config": cfg, "state_dict": ..., "extra": ...,
+"spkssl": {"version", "git_commit"}}``.  The config is enough to rebuild the network
+(``cfg["model"]`` and ``cfg["features"]["num_mel_bins"]``), so extraction needs nothing
+else; ``spkssl`` records what wrote the file (files written before it existed have none,
+and load as before).
 
 Example:
     >>> import tempfile, pathlib
@@ -17,6 +19,7 @@ Example:
 """
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -42,6 +45,28 @@ def _unwrap(model: nn.Module) -> nn.Module:
             return model
 
 
+def build_info() -> dict[str, Any]:
+    """``{"version", "git_commit"}`` of the running spkssl (``git_commit``: None outside a git checkout;
+    ``-dirty`` appended when tracked files differ from it).
+
+    >>> sorted(build_info())
+    ['git_commit', 'version']
+    """
+    from spkssl import __version__
+
+    root = Path(__file__).resolve().parents[2]
+    commit = None
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        commit = head + ("-dirty" if dirty else "") if head else None
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {"version": __version__, "git_commit": commit}
+
+
 def save_final_model(
     path: str | Path, model: nn.Module, cfg: Mapping[str, Any], extra: Mapping[str, Any] | None = None
 ) -> None:
@@ -51,18 +76,17 @@ def save_final_model(
     ``torch.compile`` wrappers are removed so key names match a bare network.
     """
     state = {k: v.detach().cpu() for k, v in _unwrap(model).state_dict().items()}
-    payload = {"config": dict(cfg), "state_dict": state, "extra": dict(extra) if extra is not None else None}
+    payload = {"config": dict(cfg), "state_dict": state, "extra": dict(extra) if extra is not None else None,
+               "spkssl": build_info()}
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
 
 
-def load_final_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild the network saved at ``path``; returns ``(model in eval mode on device, cfg)``.
+def read_final_payload(path: str | Path) -> dict[str, Any]:
+    """The dict inside a ``final.pt`` (``config``, ``state_dict``, ``extra``; ``spkssl`` when recorded).
 
     Raises:
-        ModelFileError: the file is missing or unreadable, lacks ``config`` /
-            ``state_dict``, or its weights do not match the network its config
-            describes (missing / unexpected keys or shape mismatches are listed).
+        ModelFileError: the file is missing, unreadable, or not a final model file.
     """
     path = Path(path)
     if not path.is_file():
@@ -73,6 +97,18 @@ def load_final_model(path: str | Path, device: str | torch.device = "cpu") -> tu
         raise ModelFileError(f"{path}: cannot read model file: {exc}") from exc
     if not isinstance(payload, dict) or "config" not in payload or "state_dict" not in payload:
         raise ModelFileError(f"{path}: not a final model file (expected keys 'config' and 'state_dict')")
+    return payload
+
+
+def load_final_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the network saved at ``path``; returns ``(model in eval mode on device, cfg)``.
+
+    Raises:
+        ModelFileError: the file is missing or unreadable, lacks ``config`` /
+            ``state_dict``, or its weights do not match the network its config
+            describes (missing / unexpected keys or shape mismatches are listed).
+    """
+    payload = read_final_payload(path)
     cfg = payload["config"]
     try:
         model_cfg, feat_dim = cfg["model"], int(cfg["features"]["num_mel_bins"])
