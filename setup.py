@@ -31,7 +31,12 @@ setup(
         "click>=8.1,<9",
     ],
     extras_require={
-        "test": ["pytest>=7,<10"],
+        # the test suite runs the ONNX parity tests and the silero VAD: both install from wheels in seconds
+        "test": ["pytest>=7,<10", "onnxruntime>=1.17,<2", "onnx>=1.16,<2", "onnxscript>=0.2,<1", "silero-vad>=5,<7"],
+        # spkssl export --format onnx, and running .onnx models (spkssl embed/verify, spkssl.load_model)
+        "export": ["onnxruntime>=1.17,<2", "onnx>=1.16,<2", "onnxscript>=0.2,<1"],
+        # infer.vad.name=silero (the package ships its model)
+        "vad": ["silero-vad>=5,<7"],
         # optional peers of benchmarks/ (never needed by the package itself)
         "benchmarks": ["faiss-cpu>=1.7.4,<2"],
     },

@@ -53,7 +53,7 @@ def _leaf_commands(group: click.Group, ctx: click.Context, prefix: str = "") -> 
 
 
 # The commands that read no config value, and so take neither --config nor --set.
-NO_CONFIG = {"prepare trials", "prepare convert-audio", "prepare shar"}
+NO_CONFIG = {"prepare trials", "prepare convert-audio", "prepare shar", "export", "info"}  # export, info: the model file says all
 
 
 def test_every_command_that_reads_a_config_accepts_set() -> None:

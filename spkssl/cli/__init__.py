@@ -27,6 +27,7 @@ _MODULES = (
     "cluster",
     "report",
     "synth",
+    "infer",
 )
 # command name -> defining module, so one call imports only what it runs (torch, lhotse,
 # scipy and matplotlib cost seconds each; recipes call the CLI dozens of times).  A name
@@ -43,6 +44,7 @@ _COMMAND_MODULES = {
     "cluster": "cluster",
     "report": "report",
     "synth": "synth",
+    "embed": "infer", "verify": "infer", "export": "infer", "info": "infer",
 }
 
 

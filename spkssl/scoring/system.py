@@ -108,4 +108,6 @@ def score_system(exp: Experiment, system: System, backends: Sequence[str] | None
                 sources.update(train_utt2spk=str(labels), labels=str(cfg["plda"]["labels"]))
             log.info("scoring %s with %s (%s)", name, system.name, backend)
             results.append(run_scoring(trials, ids, emb, backend, system.scores, name, cfg, sources, **kwargs))
+    from spkssl.inference.sidecar import write_verify_sidecar  # the threshold and back-ends a model carries
+    write_verify_sidecar(exp, system, results)
     return results
