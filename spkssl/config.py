@@ -110,7 +110,9 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(_binary_config_message(path)) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
     if data is None:
@@ -118,6 +120,17 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: top level must be a mapping, got {type(data).__name__}")
     return data
+
+
+def _binary_config_message(path: Path) -> str:
+    """What to say about a binary file given as a config (a model file, most often)."""
+    import zipfile
+
+    if zipfile.is_zipfile(path):
+        return (f"{path} is a model file (final.pt or a TorchScript export), not a YAML config: give it where a "
+                "model goes (e.g. `spkssl extract --model`, `spkssl embed MODEL`); a model's own config is "
+                "inside it (`spkssl info MODEL` shows it)")
+    return f"{path} is not a YAML config: it is a binary file (not UTF-8 text), e.g. a model or audio file"
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any], where: str, free: bool) -> None:

@@ -13,9 +13,12 @@ Stand-alone, any embeddings (Kaldi's included)::
         --train-utt2spk exp/x/round1/pseudo/utt2spk \\
         --backend cosine --backend plda --out-dir exp/x/round1/scores --name vox1_o
     spkssl compute-metrics exp/x/round1/scores/vox1_o.cosine.score data/trials/vox1_o.trials
+
+An unlabelled (two-column) list gets ``NAME.BACKEND.score`` only: there is nothing to measure.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -23,8 +26,8 @@ import click
 from spkssl.cli.options import check_exp_usage, config_options, exp_option, load_cli_config, open_experiment
 from spkssl.config import ConfigError
 from spkssl.embed.io import EmbeddingError, read_embeddings
-from spkssl.scoring import BACKENDS, run_scoring
-from spkssl.scoring.io import read_scored_trials, read_utt2spk
+from spkssl.scoring import BACKENDS, run_scoring, score_trials
+from spkssl.scoring.io import read_scored_trials, read_utt2spk, write_scores
 from spkssl.scoring.metrics import MetricsError, compute_metrics, markdown_header, markdown_row
 from spkssl.scoring.trials import TrialsError, read_trials
 from spkssl.utils.io import write_json_atomic
@@ -72,7 +75,7 @@ def score_cmd(exp: str | None, system: str | None, trials_path: str | None, embe
         if mean_sub is not None:
             cfg["mean_sub"] = mean_sub
         backends = backends or tuple(cfg["backends"])
-        trials = read_trials(trials_path)
+        trials = read_trials(trials_path, require_labels=False)
         ids, emb = read_embeddings(embeddings)
         kwargs: dict[str, Any] = {}
         sources = {"embeddings": embeddings}
@@ -89,6 +92,11 @@ def score_cmd(exp: str | None, system: str | None, trials_path: str | None, embe
             trials, skipped = trials.known_only(ids, kwargs.get("enroll_ids"))
             if skipped:
                 click.echo(f"{trials_path}: skipped {skipped} trial(s) naming an utterance without an embedding", err=True)
+        if trials.labels is None:
+            for backend in backends:
+                click.echo(_score_unlabelled(trials, ids, emb, backend, Path(out_dir), name, cfg, sources, kwargs))
+            click.echo(f"{trials_path} has no target/nontarget labels: scores only, no EER or minDCF")
+            return
         rows = []
         for backend in backends:
             result = run_scoring(trials, ids, emb, backend, out_dir, name, cfg, sources, **kwargs)
@@ -98,6 +106,15 @@ def score_cmd(exp: str | None, system: str | None, trials_path: str | None, embe
     click.echo(markdown_header(cfg["p_targets"]))
     for row in rows:
         click.echo(row)
+
+
+def _score_unlabelled(trials: Any, ids: list[str], emb: Any, backend: str, out_dir: Path, name: str,
+                      cfg: dict[str, Any], sources: dict[str, str], kwargs: dict[str, Any]) -> str:
+    """Score an unlabelled list with one back-end: ``NAME.BACKEND.score`` alone (nothing to measure)."""
+    scores, _ = score_trials(trials, ids, emb, backend, cfg, plda_out=out_dir / f"{name}.{backend}.plda.npz",
+                             sources=sources, **kwargs)
+    write_scores(out_dir / f"{name}.{backend}.score", trials, scores)
+    return f"{backend}: {len(trials)} scores in {out_dir / f'{name}.{backend}.score'}"
 
 
 def _score_experiment(exp: str, system: str | None, backends: tuple[str, ...], mean_sub: bool | None,
