@@ -27,7 +27,7 @@ def _method_block(run_sh: Path) -> str:
 
 
 def test_there_are_recipes() -> None:
-    assert {p.parent.name for p in RECIPES} >= {"mini", "speechocean762", "voxceleb"}
+    assert {p.parent.name for p in RECIPES} >= {"librispeech", "mini", "speechocean762", "voxceleb"}
 
 
 def test_all_recipes_call_the_method_stages_identically() -> None:
