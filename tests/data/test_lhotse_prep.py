@@ -192,3 +192,32 @@ def test_a_cut_with_several_supervisions_is_refused(tmp_path: Path) -> None:
     CutSet.from_cuts([cut]).to_file(path)
     with pytest.raises(LhotsePrepError, match="cut 'c' has 2 supervisions"):
         from_cut_sets([path])
+
+
+def test_an_unlabelled_corpus_goes_through_round0_clustering_and_round1(tree: FakeLibriSpeech, tmp_path: Path) -> None:
+    """Labels are optional: recordings alone train round 0, are clustered, and round 1 trains on the pseudo labels."""
+    lhotse_out = tmp_path / "lhotse"
+    prepare_librispeech(tree.root, dataset_parts=["train-clean-100"], output_dir=lhotse_out)
+    man = tmp_path / "manifests"
+    assert _prepare(str(man), "--prefix", "train", "--recordings",
+                    str(lhotse_out / "librispeech_recordings_train-clean-100.jsonl.gz")).exit_code == 0
+    cuts = str(man / "train_cuts.jsonl.gz")
+    tiny = ["--set", "model.name=tdnn", "--set", "model.embed_dim=16", "--set", "model.kwargs={channels: 16}",
+            "--set", "features.num_mel_bins=24", "--set", "train.batch_size=4", "--set", "train.segment_seconds=0.5",
+            "--set", "train.num_workers=0", "--set", "train.average_last=1", "--set", "train.epochs=1",
+            "--set", "train.save_every_steps=0", "--set", "cluster.num_clusters=3", "--set", "cluster.min_cluster_size=1",
+            "--set", "extract.device=cpu", "--set", "cluster.device=cpu"]
+    run = lambda *args: CliRunner().invoke(cli, [*args, *tiny])  # noqa: E731
+    r0, r1 = tmp_path / "round0", tmp_path / "round1"
+    res = run("train", "--cuts", cuts, "--out-dir", str(r0), "--objective", "contrastive", "--device", "cpu")
+    assert res.exit_code == 0, res.output
+    res = run("extract", "--model", str(r0 / "final.pt"), "--cuts", cuts, "--out-dir", str(r0 / "embeddings"))
+    assert res.exit_code == 0, res.output
+    res = run("cluster", "--embeddings", str(r0 / "embeddings" / "embeddings.npz"), "--cuts", cuts,
+              "--out-dir", str(r1 / "pseudo"))
+    assert res.exit_code == 0 and "nmi" not in res.stdout, res.output  # no true labels: nothing to measure
+    pseudo = CutSet.from_file(r1 / "pseudo" / "cuts.jsonl.gz").to_eager()
+    assert len(pseudo) == 12 and 2 <= len({c.supervisions[0].speaker for c in pseudo}) <= 3
+    res = run("train", "--cuts", str(r1 / "pseudo" / "cuts.jsonl.gz"), "--out-dir", str(r1),
+              "--objective", "classification", "--device", "cpu")
+    assert res.exit_code == 0 and (r1 / "final.pt").is_file(), res.output
