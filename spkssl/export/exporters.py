@@ -57,9 +57,9 @@ def _graph(model_path: Path) -> tuple[WaveEmbedder, dict[str, Any]]:
     rate = int(features["sampling_rate"])
     meta = {
         "format": "spkssl wave embedder",
-        "input": f"wave: float32 [samples], mono, in [-1, 1], at {rate} Hz, at least {graph.fbank.window_size} samples",
+        "input": f"wave: float32 [samples], mono, in [-1, 1], at {rate} Hz, at least {graph.fbank.min_samples} samples",
         "output": f"embedding: float32 [{int(with_defaults('model', cfg['model'])['embed_dim'])}]",
-        "sampling_rate": rate, "min_samples": graph.fbank.window_size, "chunk_seconds": chunk,
+        "sampling_rate": rate, "min_samples": graph.fbank.min_samples, "chunk_seconds": chunk,
         "cmn": bool(features["cmn"]), "model": str(model_path), "config": cfg,
         "trained_with": read_final_payload(model_path).get("spkssl"), "exported_with": build_info(),
     }
@@ -106,7 +106,9 @@ def export_onnx(graph: WaveEmbedder, meta: dict[str, Any], out: Path) -> None:
         raise ExportError(f"model family '{_family(meta)}' cannot be exported to ONNX: {first}") from exc
     finally:
         quiet.setLevel(level)
-    model = program.model_proto
+    from spkssl.export.onnx_passes import conv1d_as_conv2d
+
+    model = conv1d_as_conv2d(program.model_proto)
     entry = model.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, json.dumps(meta)
     with atomic_path(out) as tmp:
