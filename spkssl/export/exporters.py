@@ -50,6 +50,7 @@ def _graph(model_path: Path) -> tuple[WaveEmbedder, dict[str, Any]]:
     from spkssl.models.io import build_info, load_final_model, read_final_payload
 
     net, cfg = load_final_model(model_path)
+    payload = read_final_payload(model_path)
     features = with_defaults("features", cfg.get("features"))
     chunk = with_defaults("extract", cfg.get("extract"))["chunk_seconds"]
     graph = WaveEmbedder(net, features, chunk).eval()
@@ -61,7 +62,7 @@ def _graph(model_path: Path) -> tuple[WaveEmbedder, dict[str, Any]]:
         "output": f"embedding: float32 [{int(with_defaults('model', cfg['model'])['embed_dim'])}]",
         "sampling_rate": rate, "min_samples": graph.fbank.min_samples, "chunk_seconds": chunk,
         "cmn": bool(features["cmn"]), "model": str(model_path), "config": cfg,
-        "trained_with": read_final_payload(model_path).get("spkssl"), "exported_with": build_info(),
+        "trained_with": payload.get("spkssl"), "training": payload.get("extra"), "exported_with": build_info(),
     }
     return graph, meta
 
@@ -80,7 +81,7 @@ def export_torchscript(graph: WaveEmbedder, meta: dict[str, Any], out: Path) -> 
             raise ExportError(f"model family '{_family(meta)}' cannot be exported to TorchScript: "
                               f"{str(exc).strip().splitlines()[0]}") from exc
     with atomic_path(out) as tmp:
-        torch.jit.save(scripted, str(tmp), _extra_files={SCRIPT_EXTRA: json.dumps(meta)})
+        torch.jit.save(scripted, str(tmp), _extra_files={SCRIPT_EXTRA: json.dumps(meta, default=str)})
 
 
 def export_onnx(graph: WaveEmbedder, meta: dict[str, Any], out: Path) -> None:
@@ -110,7 +111,7 @@ def export_onnx(graph: WaveEmbedder, meta: dict[str, Any], out: Path) -> None:
 
     model = conv1d_as_conv2d(program.model_proto)
     entry = model.metadata_props.add()
-    entry.key, entry.value = METADATA_KEY, json.dumps(meta)
+    entry.key, entry.value = METADATA_KEY, json.dumps(meta, default=str)
     with atomic_path(out) as tmp:
         onnx.save(model, str(tmp))
 

@@ -28,7 +28,7 @@ def _payload(path: Path, kind: str) -> dict[str, Any]:
     from spkssl.inference.engines import open_engine
 
     meta = open_engine(path).metadata
-    return {"config": meta["config"], "extra": {}, "trained_with": meta.get("trained_with"),
+    return {"config": meta["config"], "extra": meta.get("training") or {}, "trained_with": meta.get("trained_with"),
             "exported_with": meta.get("exported_with"), "exported_from": meta.get("model")}
 
 
@@ -75,7 +75,7 @@ def format_info(info: dict[str, Any]) -> list[str]:
         f"objective:    {info['objective'] or 'not recorded'}" + (f", round {info['round']}" if info["round"] is not None else ""),
         f"network:      {m['name']} (embed_dim {m['embed_dim']}, pooling {m['pooling']}, kwargs {m['kwargs']})",
         f"features:     {f['num_mel_bins']} mel bins at {f['sampling_rate']} Hz, CMN {'on' if f['cmn'] else 'off'}, "
-        f"fbank backend {f['backend']}",
+        + (f"fbank backend {f['backend']}" if info["kind"] == "final" else "fbank and CMN inside the graph"),
         f"data:         " + ", ".join(f"{k} {v}" for k, v in info["data"].items() if v) if any(info["data"].values())
         else "data:         not recorded",
     ]
