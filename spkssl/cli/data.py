@@ -102,8 +102,8 @@ def lhotse_cmd(out_dir: str, prefix: str, recordings: tuple[str, ...], supervisi
     """Lhotse data → OUT_DIR/PREFIX_{recordings,supervisions,cuts}.jsonl.gz, validated, with a summary.
 
     Give one of: --recordings [--supervisions] (what `lhotse prepare <recipe>` writes), --cuts,
-    or --recipe with --corpus-dir (lhotse's recipe is run here; its own manifests are kept in
-    OUT_DIR/lhotse_RECIPE/ and reused on a rerun).  Speakers are optional (an unlabelled corpus
+    or --recipe with --corpus-dir (lhotse's recipe is run here, reading the corpus each time; a
+    recipe that must write manifests of its own writes them to OUT_DIR/lhotse_RECIPE/).  Speakers are optional (an unlabelled corpus
     trains; labels only measure); --require-speakers true refuses cuts without one.  Overlapping
     supervisions follow data.on_overlap, the sampling rate data.sampling_rate.
     """

@@ -45,7 +45,8 @@ def load_cli_config(config: str | None, overrides: Iterable[str]) -> dict[str, A
 def exp_option(f: F) -> F:
     """Add ``--exp`` (passed as ``exp``): the experiment folder holding ``config.yaml``."""
     return click.option("--exp", "exp", type=click.Path(file_okay=False), default=None,
-                        help="Experiment folder (exp/<tag>): its config.yaml decides inputs and round plans.")(f)
+                        help="Experiment folder, e.g. exp/<tag> (relative to the folder the command runs in): "
+                             "its config.yaml decides inputs and round plans.")(f)
 
 
 def force_option(f: F) -> F:

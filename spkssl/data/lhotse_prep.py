@@ -209,8 +209,10 @@ def run_recipe(
             one.  Empty: the recipe's only part, or its whole output when it has no parts.
         options: further keyword arguments of the recipe (``{"normalize_text": "lower"}``).
         num_jobs: passed as ``num_jobs`` when the recipe takes it.
-        output_dir: passed as ``output_dir`` when the recipe takes it (lhotse writes and reuses
-            its own manifests there).
+        output_dir: passed as ``output_dir`` when the recipe requires one (it writes its own
+            manifests there).  Otherwise the recipe writes nothing and reads the corpus anew each
+            time: lhotse reuses manifests it finds in its output folder, which would hide a
+            changed corpus from a forced rerun.
 
     Raises:
         LhotsePrepError: an unknown recipe or option, a part the recipe did not return (the
@@ -228,7 +230,10 @@ def run_recipe(
         kwargs[part_param] = list(parts)
     if "num_jobs" in params and "num_jobs" not in kwargs:
         kwargs["num_jobs"] = int(num_jobs)
-    if "output_dir" in params and "output_dir" not in kwargs and output_dir is not None:
+    out_param = params.get("output_dir")
+    if out_param is not None and out_param.default is inspect.Parameter.empty and "output_dir" not in kwargs:
+        if output_dir is None:
+            raise LhotsePrepError(f"recipe '{name}' needs an output folder for its own manifests")
         kwargs["output_dir"] = str(output_dir)
     log.info("lhotse.recipes.prepare_%s(%s, %s)", name, corpus_dir, ", ".join(f"{k}={v!r}" for k, v in kwargs.items()))
     try:
