@@ -105,11 +105,13 @@ def verify_cmd(model, pair, trials_path, audio, embeddings, spk2utt, backend, ou
     try:
         m = _load(model, config, overrides, device, verify)
         if trials_path is None:
-            d = m.verify(*pair, backend=backend) if m.sidecar is not None else None
-            if d is None:
-                s = m.score(*pair, backend=backend)
-                click.echo(f"{pair[0]} {pair[1]} score {s:.6f} (cosine); no decision: {model} carries no "
-                           "verify threshold (no verify.json beside it)")
+            from spkssl.inference.model import VerifyError
+
+            name = backend or (m.sidecar.default_backend if m.sidecar else "cosine")
+            try:
+                d = m.verify(*pair, backend=name)
+            except VerifyError as exc:  # no threshold: the score alone
+                click.echo(f"{pair[0]} {pair[1]} score {m.score(*pair, backend=name):.6f} ({name}); no decision: {exc}")
                 return
             click.echo(f"{pair[0]} {pair[1]} score {d.score:.6f} threshold {d.threshold:.6f} ({d.threshold_source}): "
                        f"{'same speaker' if d.same_speaker else 'different speakers'}")
