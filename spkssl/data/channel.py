@@ -9,9 +9,10 @@ channel of its own (:class:`ChannelDraw`):
    ``rt60``, :func:`room_bank`),
 2. an equaliser tilt of ``tilt_db_per_octave`` around 1 kHz (± 15 dB at most),
 3. coloured noise (``noise`` colours) at an SNR drawn from ``snr_db``,
-4. a low-bit-rate codec (``codecs``, :data:`CODECS`): Ogg/Opus at its lowest rate
-   (about 8 kbps), GSM 6.10 at 8 kHz (13 kbps, telephone band), MP3 at 16 kHz, or
-   µ-law at 8 kHz,
+4. a low-bit-rate codec (``codecs``, :data:`CODECS`): wide-band Ogg/Opus at about
+   16 kbps (``opus16``) or MP3 at 16 kHz, about 30 kbps (``mp3``); or, narrow-band
+   (nothing above 4 kHz left), Opus at its lowest rate, about 8 kbps (``opus8``),
+   GSM 6.10 at 8 kHz (13 kbps) or µ-law at 8 kHz (``none``: no codec),
 
 and writes them as 16-bit FLAC with ids ``<id><suffix>``, their cut set and the trial
 list over the copies.  The two sides of every trial, target trials included, then
@@ -125,7 +126,9 @@ def _narrowband(encode: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndar
 
 #: codec name → ``(waveform, sampling rate) → decoded waveform`` of about the same length
 CODECS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
-    "opus": lambda x, sr: _through(x, sr, "OGG", "OPUS", compression_level=1.0),
+    "none": lambda x, sr: x,
+    "opus16": lambda x, sr: _through(x, sr, "OGG", "OPUS", compression_level=0.97),
+    "opus8": lambda x, sr: _through(x, sr, "OGG", "OPUS", compression_level=1.0),
     "mp3": lambda x, sr: _through(x, sr, "MP3", "MPEG_LAYER_III", compression_level=0.9),
     "gsm": _narrowband(lambda y: _through(y, 8000, "WAV", "GSM610")),
     "ulaw": _narrowband(lambda y: _through(y, 8000, "WAV", "ULAW")),

@@ -80,7 +80,7 @@ def test_a_new_objective_is_one_new_part(cuts_path: Path, tmp_path: Path, monkey
 def test_gated_classification_resumes_exactly_and_reports_the_gate(cuts_path: Path, tmp_path: Path) -> None:
     cfg = tiny_cfg(epochs=3)  # 6 cuts, batch 2: 3 steps per epoch
     cfg["loss"]["classification"].update({"name": "subcenter_aam", "subcenters": 2, "gate": "dlg_lc",
-                                          "gate_warmup_epochs": 1})
+                                          "gate_warmup_epochs": 1, "margin_warmup_epochs": 0})
     ref = train(cfg, TrainOptions("classification", cuts_path, tmp_path / "ref"))
     assert ref["gate"] == "dlg_lc" and len(ref["gate_epochs"]) == 3
     assert ref["gate_epochs"][0] == {"kept_fraction": 1.0, "corrected_fraction": 0.0, **{
