@@ -16,7 +16,9 @@ so no config value has to travel through the shell:
   ``train.epochs``, starting as ``rounds.init_from`` says: a new network
   (``scratch``), ``round0/final.pt`` (``round0``) or ``round<r-1>/final.pt``
   (``previous``); a round that starts from a network first trains its classifier
-  alone for ``rounds.freeze_network_epochs``.
+  alone for ``rounds.freeze_network_epochs``.  With ``rounds.round_labels=true_speakers`` the
+  round's labels are the cut set's true speakers instead (a reference: perfect
+  clusters with the rounds' schedule), written to the same ``round<r>/pseudo/``.
 * a **system** is something that embeds and is scored: ``round<r>`` (its
   ``final.pt``) or ``baseline`` (untrained log-mel statistics).
 
@@ -229,8 +231,9 @@ class Experiment:
         start = INIT_FROM[self.cfg["rounds"]["init_from"]](r)
         init = None if start is None else self.round_dir(start) / "final.pt"
         freeze = float(self.cfg["rounds"]["freeze_network_epochs"]) if init is not None else 0.0
+        labels = "true" if self.cfg["rounds"]["round_labels"] == "true_speakers" else "pseudo"
         return TrainPlan(r, "classification", self.pseudo_dir(r) / "cuts.jsonl.gz", self.round_dir(r), epochs,
-                         init, self.inputs.aug_dir, "pseudo", self.inputs.train_shar, freeze)
+                         init, self.inputs.aug_dir, labels, self.inputs.train_shar, freeze)
 
     def train_config(self, plan: TrainPlan) -> dict[str, Any]:
         """The config a round trains with: this experiment's (with ``rounds.round0_overrides`` for an

@@ -152,3 +152,10 @@ def test_from_scratch_rounds_never_freeze(tmp_path: Path) -> None:
     exp = _exp(tmp_path, "rounds.init_from=scratch", "rounds.freeze_network_epochs=2")
     plan = exp.train_plan(1)
     assert plan.init_from is None and plan.freeze_network_epochs == 0.0
+
+
+def test_a_true_label_round_is_a_reference_on_the_true_speakers(tmp_path: Path) -> None:
+    exp = _exp(tmp_path, "rounds.round_labels=true_speakers", "rounds.init_from=round0")
+    plan = exp.train_plan(1)
+    assert plan.labels == "true" and plan.cuts == tmp_path / "round1" / "pseudo" / "cuts.jsonl.gz"
+    assert _exp(tmp_path / "m").train_plan(1).labels == "pseudo"

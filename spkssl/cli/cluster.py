@@ -37,7 +37,7 @@ from spkssl.cli.options import check_exp_usage, config_options, exp_option, forc
 def cluster_cmd(exp: str | None, round_: int | None, embeddings: str | None, cuts: str | None,
                 out_dir: str | None, config: str | None, overrides: tuple[str, ...], force: bool) -> None:
     """Cluster embeddings into pseudo speakers; write cuts.jsonl.gz, utt2spk, spk2utt, cluster_stats.json."""
-    from spkssl.cluster.pseudo import make_pseudo_labels
+    from spkssl.cluster.pseudo import make_pseudo_labels, write_true_labels
     from spkssl.experiment import ExperimentError
 
     if exp is not None:
@@ -47,6 +47,13 @@ def cluster_cmd(exp: str | None, round_: int | None, embeddings: str | None, cut
             emb_path, cuts_path, out = experiment.cluster_paths(round_)
         except ExperimentError as exc:
             raise click.ClickException(str(exc)) from exc
+        if experiment.cfg["rounds"]["round_labels"] == "true_speakers":  # the reference: no clustering
+            try:
+                stats = write_true_labels(cuts_path, out, force=force)
+            except ValueError as exc:
+                raise click.ClickException(str(exc)) from exc
+            click.echo(json.dumps({k: stats[k] for k in ("num_clusters", "num_utterances", "num_kept")}))
+            return
         if not emb_path.is_file():
             raise click.ClickException(f"round {round_ - 1} has no training embeddings {emb_path}: "
                                        f"run spkssl extract --exp {exp} --system round{round_ - 1} first")

@@ -147,6 +147,38 @@ def check_usable(res: ClusterOutcome, cfg: Mapping[str, Any], embeddings: str | 
                        f"speaker(s) of {k} cluster(s); a classification round needs at least 2: {why}")
 
 
+def write_true_labels(cuts_path: str | Path, out_dir: str | Path, *, force: bool = False) -> dict[str, Any]:
+    """The reference "clustering": every cut keeps its true speaker (``rounds.round_labels=true_speakers``).
+
+    Writes the same files as :func:`make_pseudo_labels` (speaker ids unchanged), so a round
+    trains on perfect clusters with the method's schedule.
+
+    Raises:
+        ClusterError: a cut without a speaker (the cut set is unlabelled).
+    """
+    out = Path(out_dir)
+    if outputs_complete(out) and not force:
+        log.info("true labels already in %s; skipping (use --force to redo)", out)
+        return json.loads((out / "cluster_stats.json").read_text())
+    (out / "cluster_stats.json").unlink(missing_ok=True)
+    cuts = CutSet.from_file(cuts_path).to_eager()
+    truth = true_speakers(cuts)
+    if truth is None:
+        raise ClusterError(f"{cuts_path}: rounds.round_labels=true_speakers needs a speaker on every cut; "
+                           "this cut set has cuts without one")
+    with atomic_path(out / "cuts.jsonl.gz") as tmp:
+        cuts.to_file(tmp)
+    write_kaldi_maps(out, {c.id: s for c, s in zip(cuts, truth)})
+    labels = np.unique(np.asarray(truth), return_inverse=True)[1]
+    stats = {"num_clusters": int(labels.max()) + 1, "num_utterances": len(truth), "num_kept": len(truth),
+             "kept_fraction": 1.0, "sizes": _size_stats(labels),
+             "clustering": {"method": "true labels (rounds.round_labels=true_speakers): a reference, not the method"},
+             "inputs": {"cuts": str(cuts_path)}}
+    write_json_atomic(out / "cluster_stats.json", stats)
+    log.info("wrote the true speakers of %s (%d) to %s", cuts_path, stats["num_clusters"], out)
+    return stats
+
+
 def make_pseudo_labels(
     embeddings: str | Path, cuts_path: str | Path, out_dir: str | Path,
     cfg: Mapping[str, Any], *, force: bool = False,

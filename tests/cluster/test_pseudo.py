@@ -150,3 +150,30 @@ def test_partly_collapsed_embeddings_warn_with_what_was_kept(tmp_path, caplog):
     assert stats["num_clusters"] == 3 and stats["clustering"]["collapsed"] == {
         "asked": 6, "found": 3, "distinct_embeddings": 3}
     assert "k-means found 3 non-empty cluster(s) of the 6 asked" in caplog.text and "keeping 3" in caplog.text
+
+
+def test_the_true_label_reference_round_gets_the_true_speakers_through_spkssl_cluster(setup):
+    from spkssl.config import load_config, save_config
+
+    tmp, cuts_path, emb, spk = setup
+    exp = tmp / "exp"
+    save_config(load_config(None, [f"inputs.train_cuts={cuts_path}", "rounds.round_labels=true_speakers",
+                                   "rounds.num_rounds=1"]), exp / "config.yaml")
+    (exp / "round0" / "embeddings" / "train").mkdir(parents=True)
+    (exp / "round0" / "embeddings" / "train" / "embeddings.npz").write_bytes(emb.read_bytes())
+    res = CliRunner().invoke(cli, ["cluster", "--exp", str(exp), "--round", "1"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output.strip().splitlines()[-1]) == {"num_clusters": 4, "num_utterances": 60, "num_kept": 60}
+    lines = (exp / "round1" / "pseudo" / "utt2spk").read_text().splitlines()
+    assert lines[:2] == [f"utt000 {spk[0]}", f"utt001 {spk[1]}"] and len(lines) == 60
+    assert outputs_complete(exp / "round1" / "pseudo")
+
+
+def test_the_true_label_reference_refuses_an_unlabelled_cut_set(tmp_path):
+    from spkssl.cluster.pipeline import ClusterError
+    from spkssl.cluster.pseudo import write_true_labels
+
+    path = tmp_path / "c.jsonl.gz"
+    _cuts(3, None).to_file(path)
+    with pytest.raises(ClusterError, match="needs a speaker on every cut"):
+        write_true_labels(path, tmp_path / "out")
