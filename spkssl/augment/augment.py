@@ -1,10 +1,12 @@
-"""On-the-fly waveform augmentation: additive noise / music / babble at a target SNR and reverberation.
+"""On-the-fly waveform augmentation: additive noise / music / babble at a target SNR, reverberation, equaliser tilt.
 
 This follows the Kaldi VoxCeleb recipe and wespeaker: each training segment is,
 with configured probabilities, convolved with a random room impulse response
 (RIR, direct path aligned, energy normalised) and/or mixed with one additive
 source (MUSAN-style noise 0–15 dB, music 5–15 dB, or babble of 3–7 speakers at
-13–20 dB).  Sources are Lhotse ``RecordingSet``\\ s (``aug_<kind>_recordings``);
+13–20 dB); with ``eq_prob`` a spectral tilt of ``eq_tilt`` dB per octave
+(:mod:`spkssl.augment.eq`), so that the overall slope of the spectrum, which differs
+between channels, stops being a speaker cue.  Sources are Lhotse ``RecordingSet``\\ s (``aug_<kind>_recordings``);
 they are small, so their audio is loaded once per process and kept in memory.
 
 Example:
@@ -24,6 +26,7 @@ from typing import Any, Mapping
 import numpy as np
 from scipy.signal import fftconvolve
 
+from spkssl.augment.eq import tilt
 from spkssl.config import with_defaults
 from spkssl.utils.logging import get_logger
 
@@ -123,12 +126,14 @@ class AugmentDraw:
         noise: the additive signal, already cut (or looped) to the segment's length; a
             babble is the sum of its RMS-normalised parts.  None when ``additive`` is None.
         snr_db: the SNR to mix ``noise`` at.
+        eq_db: the equaliser tilt in dB per octave (:mod:`spkssl.augment.eq`); 0: none.
     """
 
     rir: np.ndarray | None = None
     additive: str | None = None
     noise: np.ndarray | None = None
     snr_db: float = float("nan")
+    eq_db: float = 0.0
 
 
 class Augmentor:
@@ -167,7 +172,8 @@ class Augmentor:
             return
         self.probs = {k: float(self.cfg[f"{k}_prob"]) for k in ADDITIVE_KINDS}
         self.reverb_prob = float(self.cfg["reverb_prob"])
-        for name, p in [*self.probs.items(), ("reverb", self.reverb_prob)]:
+        self.eq_prob, self.eq_tilt = float(self.cfg["eq_prob"]), _range(self.cfg, "eq_tilt")
+        for name, p in [*self.probs.items(), ("reverb", self.reverb_prob), ("eq", self.eq_prob)]:
             if not 0.0 <= p <= 1.0:
                 raise AugmentError(f"augment.{name}_prob must be in [0, 1], got {p}")
         if sum(self.probs.values()) > 1.0 + 1e-9:
@@ -221,6 +227,8 @@ class Augmentor:
             return out
         if "rir" in self.sources and rng.random() < self.reverb_prob:
             out.rir = self._pick("rir", rng)
+        if self.eq_prob > 0 and rng.random() < self.eq_prob:  # no draw at all when off: other draws unchanged
+            out.eq_db = float(rng.uniform(*self.eq_tilt))
         u = rng.random()
         for kind in ADDITIVE_KINDS:
             p = self.probs[kind]
@@ -232,12 +240,13 @@ class Augmentor:
             u -= p
         return out
 
-    @staticmethod
-    def apply(samples: np.ndarray, draw: AugmentDraw) -> np.ndarray:
-        """The augmented copy of 1-D ``samples`` (float32, same length): reverberation, then the additive source."""
+    def apply(self, samples: np.ndarray, draw: AugmentDraw) -> np.ndarray:
+        """The augmented copy of 1-D ``samples`` (float32, same length): reverberation, equaliser, additive source."""
         out = np.asarray(samples, dtype=np.float32).reshape(-1)
         if draw.rir is not None:
             out = reverberate(out, draw.rir)
+        if draw.eq_db != 0.0:
+            out = tilt(out, self.sampling_rate, draw.eq_db).astype(np.float32)
         if draw.noise is not None:
             out = add_noise_at_snr(out, draw.noise, draw.snr_db)
         return out.copy() if out is samples else out

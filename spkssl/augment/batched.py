@@ -6,11 +6,13 @@ babble and where, which SNR: the distributions of ``spkssl/configs/augment.yaml`
 :func:`collate_draws` packs those choices into tensors, and :func:`augment_batch`
 applies them to every segment at once, exactly as :meth:`Augmentor.apply` does to
 one: reverberation by FFT convolution with the energy-normalised RIR aligned on
-its direct path (output RMS kept), then the additive source at the drawn SNR.
+its direct path (output RMS kept), the equaliser tilt, then the additive source at
+the drawn SNR.
 
 Example:
     >>> import numpy as np, torch
     >>> from spkssl.augment.augment import AugmentDraw
+from spkssl.augment.eq import tilt_batch
     >>> wave = torch.randn(2, 1600)
     >>> noise = np.random.default_rng(0).standard_normal(1600).astype(np.float32)
     >>> aug = collate_draws([AugmentDraw(), AugmentDraw(additive="noise", noise=noise, snr_db=10.0)], 1600)
@@ -27,6 +29,7 @@ import numpy as np
 import torch
 
 from spkssl.augment.augment import AugmentDraw
+from spkssl.augment.eq import tilt_batch
 
 _EPS = 1e-12
 
@@ -40,12 +43,14 @@ class BatchDraws:
         has_rir: bool ``[N]``: the segment is reverberated.
         noise: float32 ``[N, L]`` additive signals (zeros where there is none).
         snr_db: float32 ``[N]`` the SNR of each additive signal (NaN where there is none).
+        eq_db: float32 ``[N]`` the equaliser tilt in dB per octave (0 where there is none).
     """
 
     rir: torch.Tensor
     has_rir: torch.Tensor
     noise: torch.Tensor
     snr_db: torch.Tensor
+    eq_db: torch.Tensor
 
     def to(self, device: torch.device | str, non_blocking: bool = False) -> "BatchDraws":
         """The same choices on ``device``."""
@@ -74,7 +79,8 @@ def collate_draws(draws: Sequence[AugmentDraw], num_samples: int) -> BatchDraws:
             noise[i] = d.noise
             snr[i] = d.snr_db
     has_rir = torch.tensor([d.rir is not None for d in draws], dtype=torch.bool)
-    return BatchDraws(torch.from_numpy(rir), has_rir, torch.from_numpy(noise), torch.from_numpy(snr))
+    eq = torch.tensor([float(d.eq_db) for d in draws], dtype=torch.float32)
+    return BatchDraws(torch.from_numpy(rir), has_rir, torch.from_numpy(noise), torch.from_numpy(snr), eq)
 
 
 def _rms(x: torch.Tensor) -> torch.Tensor:
@@ -136,13 +142,16 @@ def mix_at_snr(wave: torch.Tensor, noise: torch.Tensor, snr_db: torch.Tensor) ->
     return torch.addcmul(wave.float(), scale[:, None].float(), noise.float()).to(wave.dtype)
 
 
-def augment_batch(wave: torch.Tensor, draws: BatchDraws) -> torch.Tensor:
-    """Reverberate the rows that drew an RIR, then mix in the additive sources: ``[N, L]`` → ``[N, L]``."""
+def augment_batch(wave: torch.Tensor, draws: BatchDraws, sampling_rate: int = 16000) -> torch.Tensor:
+    """Reverberate the rows that drew an RIR, tilt those that drew an equaliser, then mix in the additive
+    sources: ``[N, L]`` → ``[N, L]``."""
     out = wave
     if bool(draws.has_rir.any()):
         rows = draws.has_rir.nonzero().squeeze(1)
         out = wave.clone()
         out[rows] = reverberate_batch(wave[rows], draws.rir[rows])
+    if bool((draws.eq_db != 0).any()):
+        out = tilt_batch(out, draws.eq_db, sampling_rate)
     if bool((~torch.isnan(draws.snr_db)).any()):
         out = mix_at_snr(out, draws.noise, draws.snr_db)
     return out

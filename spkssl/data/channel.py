@@ -7,7 +7,7 @@ channel of its own (:class:`ChannelDraw`):
 
 1. a room: one of ``num_rooms`` image-method RIRs (:mod:`spkssl.augment.rir`, RT60 in
    ``rt60``, :func:`room_bank`),
-2. an equaliser tilt of ``tilt_db_per_octave`` around 1 kHz (± 15 dB at most),
+2. an equaliser tilt of ``tilt_db_per_octave`` around 1 kHz (:func:`spkssl.augment.eq.tilt`),
 3. coloured noise (``noise`` colours) at an SNR drawn from ``snr_db``,
 4. a low-bit-rate codec (``codecs``, :data:`CODECS`): wide-band Ogg/Opus at about
    16 kbps (``opus16``) or MP3 at 16 kHz, about 30 kbps (``mp3``); or, narrow-band
@@ -43,13 +43,13 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import fftconvolve, resample_poly
 
+from spkssl.augment.eq import tilt
 from spkssl.augment.noise import coloured_noise
 from spkssl.augment.rir import random_room, simulate_rir
 from spkssl.utils.logging import get_logger
 
 log = get_logger(__name__)
 
-MAX_EQ_DB = 15.0  # the tilt's gain is clipped to ± this many dB
 
 
 @dataclass(frozen=True)
@@ -96,14 +96,6 @@ def room_bank(cfg: Mapping[str, Any], sr: int) -> np.ndarray:
         room = random_room(utterance_rng(int(cfg["seed"]), f"room{i}"), cfg["rt60"])
         rirs.append(simulate_rir(room.size, room.source, room.mic, room.rt60, sr, float(cfg["rir_duration"])))
     return np.stack(rirs)
-
-
-def tilt(x: np.ndarray, sr: int, db_per_octave: float) -> np.ndarray:
-    """``x`` with a spectral tilt of ``db_per_octave`` around 1 kHz (gain clipped to ± :data:`MAX_EQ_DB`)."""
-    spec = np.fft.rfft(x)
-    f = np.fft.rfftfreq(x.size, 1.0 / sr)
-    gain_db = np.clip(db_per_octave * np.log2(np.maximum(f, 50.0) / 1000.0), -MAX_EQ_DB, MAX_EQ_DB)
-    return np.fft.irfft(spec * 10.0 ** (gain_db / 20.0), n=x.size)
 
 
 def _through(x: np.ndarray, sr: int, fmt: str, subtype: str, **kwargs: Any) -> np.ndarray:

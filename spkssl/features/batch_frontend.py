@@ -99,7 +99,7 @@ class BatchFrontend:
             for s in range(0, wave.shape[0], rows):
                 block = wave[s:s + rows]
                 if draws is not None:
-                    block = augment_batch(block, draws.rows(slice(s, s + rows)))
+                    block = augment_batch(block, draws.rows(slice(s, s + rows)), self.frontend.sampling_rate)
                 feats = self.fbank(block)
                 if self.cmn:
                     feats = feats - feats.mean(dim=1, keepdim=True)

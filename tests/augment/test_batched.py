@@ -29,9 +29,30 @@ def test_batch_equals_one_segment_at_a_time(augmentor: Augmentor) -> None:
     draws = _draws(augmentor, 64)
     assert any(d.rir is not None for d in draws) and any(d.noise is not None for d in draws)
     wave = np.random.default_rng(1).standard_normal((64, L)).astype(np.float32) * 0.1
-    ref = np.stack([Augmentor.apply(w, d) for w, d in zip(wave, draws)])
+    ref = np.stack([augmentor.apply(w, d) for w, d in zip(wave, draws)])
     out = augment_batch(torch.from_numpy(wave), collate_draws(draws, L)).numpy()
     assert np.abs(out - ref).max() < 1e-5 * np.abs(ref).max()
+
+
+def test_the_equaliser_tilt_is_the_same_in_a_batch_and_one_at_a_time_and_off_by_default(tmp_path: Path) -> None:
+    sources = load_sources(make_sources(tmp_path))
+    off = _draws(Augmentor(sources, section_defaults("augment"), 16000), 200, seed=3)
+    assert all(d.eq_db == 0.0 for d in off)
+    eq = Augmentor(sources, {**section_defaults("augment"), "eq_prob": 0.5, "eq_tilt": [-3.0, 3.0]}, 16000)
+    draws = _draws(eq, 200, seed=3)
+    tilted = np.array([d.eq_db for d in draws if d.eq_db != 0.0])
+    assert 0.35 < tilted.size / 200 < 0.65 and tilted.min() >= -3.0 and tilted.max() <= 3.0
+    wave = np.random.default_rng(2).standard_normal((200, L)).astype(np.float32) * 0.1
+    ref = np.stack([eq.apply(w, d) for w, d in zip(wave, draws)])
+    out = augment_batch(torch.from_numpy(wave), collate_draws(draws, L)).numpy()
+    assert np.abs(out - ref).max() < 1e-4 * np.abs(ref).max()
+    only = [AugmentDraw(eq_db=6.0), AugmentDraw()]
+    flat = np.random.default_rng(4).standard_normal((2, L)).astype(np.float32)
+    y = augment_batch(torch.from_numpy(flat), collate_draws(only, L)).numpy()
+    spec = np.abs(np.fft.rfft(y[0])) / np.abs(np.fft.rfft(flat[0]))
+    f = np.fft.rfftfreq(L, 1 / 16000)
+    ratio_db = 20 * np.log10(np.median(spec[(f > 3800) & (f < 4200)]) / np.median(spec[(f > 950) & (f < 1050)]))
+    assert abs(ratio_db - 12.0) < 0.5 and np.array_equal(y[1], flat[1])  # +6 dB/octave over 2 octaves
 
 
 def test_the_drawn_choices_follow_the_configured_distributions(augmentor: Augmentor) -> None:
