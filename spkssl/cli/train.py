@@ -140,8 +140,9 @@ def _run(cfg: dict, opts: dict, device: str, force: bool, max_steps: int | None)
     try:
         if device == "auto" and torch.cuda.is_available():
             device = f"cuda:{dist.local_rank}"
-        threads = share_cpu(reserved=int(cfg["train"]["num_workers"]), threads=int(cfg["train"]["threads"]))
-        log.info("torch uses %d CPU thread(s) beside %d DataLoader worker(s)", threads, int(cfg["train"]["num_workers"]))
+        workers = int(cfg["train"]["num_workers"])
+        threads = share_cpu(reserved=workers, threads=int(cfg["train"]["threads"]))
+        log.info("torch uses %d CPU thread(s) beside %d DataLoader worker(s)", threads, workers)
         result = train(cfg, TrainOptions(**opts, device=device, force=force, max_steps=max_steps, dist=dist))
     except TrainingDiverged as exc:
         log.error("training diverged: %s", exc)

@@ -24,12 +24,6 @@ def share_cpu(parallel_jobs: int = 1, reserved: int = 0, threads: int = 0) -> in
         parallel_jobs: processes running the same work at once (e.g. ``--nj``).
         reserved: cores left to helper processes (e.g. DataLoader workers).
         threads: an explicit count (e.g. ``train.threads``) instead of the share; 0 = the share.
-
-    Example:
-        >>> before = torch.get_num_threads()
-        >>> share_cpu(threads=1) == 1 or bool(os.environ.get("OMP_NUM_THREADS"))
-        True
-        >>> torch.set_num_threads(before)
     """
     if threads < 0:
         raise ValueError(f"threads must be >= 0, got {threads}")
