@@ -32,6 +32,7 @@ from spkssl.training.checkpoint import (
     save_checkpoint, set_rng_state,
 )
 from spkssl.training.ddp import DistContext
+from spkssl.training.module import Featurize, TrainModule, features_on_device
 from spkssl.training.objectives import Objective, build_objective, objective_class
 from spkssl.training.schedule import build_optimizer, build_scheduler, clip_gradients
 from spkssl.utils.device import resolve_device
@@ -64,36 +65,6 @@ class TrainOptions:
     max_steps: int | None = None  # overrides train.max_steps (0/None = no limit)
     freeze_network_epochs: float = 0.0  # only the loss module (classifier) trains during these first epochs
     dist: DistContext = field(default_factory=DistContext)
-
-
-class TrainModule(nn.Module):
-    """Network + loss as one module, so DDP synchronises both (AAM class weights included)."""
-
-    def __init__(self, model: nn.Module, objective: Objective) -> None:
-        super().__init__()
-        self.model, self.loss = model, objective.loss
-        self._objective = objective  # plain attribute: not a module, holds no parameters
-
-    def forward(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return ``(loss, accuracy)`` of a batch, as the objective computes them."""
-        return self._objective.compute(self.model, self.loss, batch)
-
-
-class _Featurize:
-    """Collate, then augment and fbank the batch (in the DataLoader workers, for CPU training)."""
-
-    def __init__(self, objective: Objective, frontend: Any) -> None:
-        self.objective, self.frontend = objective, frontend
-
-    def __call__(self, items: list[Any]) -> Any:
-        return self.objective.featurize(self.objective.collate(items), self.frontend)
-
-
-def _features_on_device(where: str, device: torch.device) -> bool:
-    """``train.features_on`` → True to featurize on the training device, False in the loader."""
-    if where not in ("auto", "device", "workers"):
-        raise ValueError(f"train.features_on must be auto, device or workers, got {where!r}")
-    return where == "device" or (where == "auto" and device.type == "cuda")
 
 
 def _state(obj: Any) -> Any:
@@ -136,9 +107,9 @@ class Trainer:
         self.objective.prepare(self.out_dir, self.dist.is_main)
         self.module = TrainModule(self.model, self.objective).to(self.device)
         self.frontend = BatchFrontend(cfg["features"], dither=float(self.tcfg["dither"]))
-        self.features_on_device = _features_on_device(str(self.tcfg["features_on"]), self.device)
+        self.features_on_device = features_on_device(str(self.tcfg["features_on"]), self.device)
         self.sampler, self.num_cuts = source.sampler, source.num_cuts
-        collate = self.objective.collate if self.features_on_device else _Featurize(self.objective, self.frontend)
+        collate = self.objective.collate if self.features_on_device else Featurize(self.objective, self.frontend)
         self.loader = source.loader(collate, pin_memory=self.device.type == "cuda")
         self.steps_per_epoch = len(self.sampler)
         self.objective.set_total_steps(self.steps_per_epoch * self.epochs)
