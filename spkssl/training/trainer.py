@@ -33,7 +33,7 @@ from spkssl.training.checkpoint import (
 )
 from spkssl.training.ddp import DistContext
 from spkssl.training.module import Featurize, TrainModule, features_on_device
-from spkssl.training.objectives import Objective, build_objective, objective_class
+from spkssl.training.objectives import build_objective, objective_class
 from spkssl.training.schedule import build_optimizer, build_scheduler, clip_gradients
 from spkssl.utils.device import resolve_device
 from spkssl.utils.io import write_json_atomic
@@ -75,8 +75,6 @@ class Trainer:
     """Holds the objects of one run; :meth:`fit` runs it.  Use :func:`train` for the full flow."""
 
     def __init__(self, cfg: Mapping[str, Any], opts: TrainOptions) -> None:
-        from lhotse import CutSet
-
         from spkssl.augment.augment import Augmentor, load_sources
         from spkssl.features.batch_frontend import BatchFrontend
         from spkssl.models import build_model
