@@ -12,7 +12,8 @@ so no config value has to travel through the shell:
   (0: ``train.epochs``), with ``rounds.round0_overrides`` (``a.b=v`` strings, e.g. DINO's
   own optimiser schedule) applied to its config.
 * **round r >= 1** clusters round r-1's training embeddings into
-  ``round<r>/pseudo/`` and trains a classifier on those pseudo labels for
+  ``round<r>/pseudo/`` and trains ``rounds.objective`` on those pseudo labels (a
+  classifier, or a classifier with round 0's DINO beside it) for
   ``train.epochs``, starting as ``rounds.init_from`` says: a new network
   (``scratch``), ``round0/final.pt`` (``round0``) or ``round<r-1>/final.pt``
   (``previous``); a round that starts from a network first trains its classifier
@@ -232,7 +233,7 @@ class Experiment:
         init = None if start is None else self.round_dir(start) / "final.pt"
         freeze = float(self.cfg["rounds"]["freeze_network_epochs"]) if init is not None else 0.0
         labels = "true" if self.cfg["rounds"]["round_labels"] == "true_speakers" else "pseudo"
-        return TrainPlan(r, "classification", self.pseudo_dir(r) / "cuts.jsonl.gz", self.round_dir(r), epochs,
+        return TrainPlan(r, self.cfg["rounds"]["objective"], self.pseudo_dir(r) / "cuts.jsonl.gz", self.round_dir(r), epochs,
                          init, self.inputs.aug_dir, labels, self.inputs.train_shar, freeze)
 
     def train_config(self, plan: TrainPlan) -> dict[str, Any]:

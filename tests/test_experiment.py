@@ -159,3 +159,13 @@ def test_a_true_label_round_is_a_reference_on_the_true_speakers(tmp_path: Path) 
     plan = exp.train_plan(1)
     assert plan.labels == "true" and plan.cuts == tmp_path / "round1" / "pseudo" / "cuts.jsonl.gz"
     assert _exp(tmp_path / "m").train_plan(1).labels == "pseudo"
+
+
+def test_rounds_train_the_rounds_objective_and_round0_its_own(tmp_path: Path) -> None:
+    exp = _exp(tmp_path, "rounds.objective=dino_classification", "rounds.round0_objective=dino",
+               "rounds.init_from=round0", "rounds.round_labels=true_speakers")
+    assert [exp.train_plan(r).objective for r in (0, 1, 2)] == ["dino", "dino_classification", "dino_classification"]
+    assert exp.train_plan(1).labels == "true"  # the reference trains the same objective on the true speakers
+    assert _exp(tmp_path / "m").train_plan(1).objective == "classification"
+    with pytest.raises(ConfigError, match="rounds.objective"):
+        _exp(tmp_path / "bad", "rounds.objective=dino")

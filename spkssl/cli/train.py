@@ -56,7 +56,7 @@ def torchrun_argv(argv: Sequence[str], ngpu: int) -> list[str]:
               help="Stand-alone: training cut set.")
 @click.option("--out-dir", type=click.Path(file_okay=False), default=None, help="Stand-alone: round directory.")
 @click.option("--objective", default=None,
-              help="Stand-alone: training objective (contrastive, dino or classification).")
+              help="Stand-alone: training objective (contrastive, dino, classification or dino_classification).")
 @click.option("--aug-dir", type=click.Path(exists=True, file_okay=False), default=None,
               help="Stand-alone: folder of aug_{noise,music,babble,rir}_recordings.jsonl.gz (none: no augmentation).")
 @click.option("--init-from", type=click.Path(exists=True, dir_okay=False), default=None,

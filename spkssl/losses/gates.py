@@ -27,7 +27,7 @@ epoch's share is per rank, see :mod:`spkssl.utils.collective`).
 
 Example:
     >>> import torch
-    >>> gate = build_gate({"gate": "lgl", "gate_threshold": 1.0, "gate_warmup_epochs": 0})
+    >>> gate = build_gate({"gate": "lgl", "gate_threshold": 1.0, "gate_warmup_epochs": 0, "gate_full_margin": False})
     >>> gate.set_progress(0.0)
     >>> sel = gate.select(torch.tensor([0.2, 3.0, 0.9]), torch.zeros(3, 4), torch.tensor([0, 1, 2]))
     >>> sel.keep.tolist(), gate.end_epoch()["kept_fraction"]

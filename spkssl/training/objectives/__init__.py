@@ -5,18 +5,20 @@
   (multi-crop, EMA teacher).
 * ``classification`` (:class:`ClassificationObjective`): pseudo-label rounds (and the
   supervised reference), softmax, AAM or sub-center AAM, with an optional loss gate.
+* ``dino_classification`` (:class:`DINOClassificationObjective`): pseudo-label rounds that
+  keep round 0's DINO beside the classifier.
 
 Which objective a round trains is decided in :mod:`spkssl.experiment` from the round
-number and the config (``rounds.round0_objective``); ``spkssl train --objective``
+number and the config (``rounds.round0_objective``, ``rounds.objective``); ``spkssl train --objective``
 picks one directly.
 
 Example:
     >>> sorted(OBJECTIVES)
-    ['classification', 'contrastive', 'dino']
+    ['classification', 'contrastive', 'dino', 'dino_classification']
     >>> build_objective("triplet", {}, None, None, 8)
     Traceback (most recent call last):
     ...
-    ValueError: unknown training objective 'triplet'; known: ['classification', 'contrastive', 'dino']
+    ValueError: unknown training objective 'triplet'; known: ['classification', 'contrastive', 'dino', 'dino_classification']
 """
 from __future__ import annotations
 
@@ -27,11 +29,13 @@ from spkssl.training.objectives.base import Objective
 from spkssl.training.objectives.classification import ClassificationObjective
 from spkssl.training.objectives.contrastive import ContrastiveObjective
 from spkssl.training.objectives.dino import DINOObjective
+from spkssl.training.objectives.dino_classification import DINOClassificationObjective
 
 OBJECTIVES: dict[str, type[Objective]] = {
     ContrastiveObjective.name: ContrastiveObjective,
     DINOObjective.name: DINOObjective,
     ClassificationObjective.name: ClassificationObjective,
+    DINOClassificationObjective.name: DINOClassificationObjective,
 }
 
 
@@ -51,5 +55,6 @@ def build_objective(name: str, cfg: Mapping[str, Any], speakers: Sequence[str] |
     return objective_class(name)(cfg, speakers, augmentor, embed_dim)
 
 
-__all__ = ["OBJECTIVES", "ClassificationObjective", "ContrastiveObjective", "DINOObjective", "Objective",
+__all__ = ["OBJECTIVES", "ClassificationObjective", "ContrastiveObjective", "DINOClassificationObjective",
+           "DINOObjective", "Objective",
            "build_objective", "objective_class"]

@@ -20,7 +20,7 @@ running state, part of the full-state checkpoint beside the loss module's).
 Example:
     >>> from spkssl.training.objectives import OBJECTIVES
     >>> sorted(OBJECTIVES)
-    ['classification', 'contrastive', 'dino']
+    ['classification', 'contrastive', 'dino', 'dino_classification']
 """
 from __future__ import annotations
 

@@ -27,21 +27,20 @@ from spkssl.training.data import FeatBatch, SegmentMaker, build_label_map, save_
 from spkssl.training.objectives.base import Objective
 
 
-class ClassificationObjective(Objective):
-    """One augmented crop per cut and its speaker id; ``loss.classification`` over them, through the loss gate."""
+class SpeakerLabels:
+    """What an objective that trains on speaker labels shares: the label map, the labels, ``spk2id.json``.
 
-    name = "classification"
-    accuracy_tag = "train/accuracy"
+    Mixed into :class:`~spkssl.training.objectives.base.Objective` subclasses; call
+    :meth:`_set_speakers` in ``__init__`` before building the classifier.
+    """
+
     needs_labels = True
+    label_map: dict[str, int]
 
-    def __init__(self, cfg: Mapping[str, Any], speakers: Sequence[str] | None, augmentor: Augmentor | None,
-                 embed_dim: int) -> None:
+    def _set_speakers(self, speakers: Sequence[str] | None) -> None:
         if speakers is None:
-            raise ValueError("classification needs the speaker of every training cut")
+            raise ValueError(f"{self.name} needs the speaker of every training cut")  # type: ignore[attr-defined]
         self.label_map = build_label_map(speakers)
-        self.make_item = SegmentMaker(cfg, augmentor, per_item=1)
-        self.loss = build_classification_loss(cfg["loss"]["classification"], embed_dim, self.num_classes)
-        self.gate = build_gate(cfg["loss"]["classification"])
 
     def labels(self, speakers: Sequence[str] | None) -> np.ndarray:
         """Each cut's speaker as its output unit (``spk2id.json``)."""
@@ -55,6 +54,20 @@ class ClassificationObjective(Objective):
         """Write ``spk2id.json``: which output unit is which (pseudo) speaker."""
         if is_main:
             save_label_map(self.label_map, Path(out_dir) / "spk2id.json")
+
+
+class ClassificationObjective(SpeakerLabels, Objective):
+    """One augmented crop per cut and its speaker id; ``loss.classification`` over them, through the loss gate."""
+
+    name = "classification"
+    accuracy_tag = "train/accuracy"
+
+    def __init__(self, cfg: Mapping[str, Any], speakers: Sequence[str] | None, augmentor: Augmentor | None,
+                 embed_dim: int) -> None:
+        self._set_speakers(speakers)
+        self.make_item = SegmentMaker(cfg, augmentor, per_item=1)
+        self.loss = build_classification_loss(cfg["loss"]["classification"], embed_dim, self.num_classes)
+        self.gate = build_gate(cfg["loss"]["classification"])
 
     def set_progress(self, epoch: float) -> None:
         super().set_progress(epoch)

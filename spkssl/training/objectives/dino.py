@@ -73,6 +73,8 @@ class DINOObjective(Objective):
 
     name = "dino"
     accuracy_tag = "train/teacher_agreement"
+    #: where the teacher network's weights sit in the loss module's state dict
+    teacher_prefix = "teacher."
 
     def __init__(self, cfg: Mapping[str, Any], speakers: Sequence[str] | None, augmentor: Augmentor | None,
                  embed_dim: int) -> None:
@@ -85,8 +87,9 @@ class DINOObjective(Objective):
         if local:
             views.append(SegmentMaker(cfg, augmentor, local, float(d["local_seconds"]), "loss.dino.local_seconds"))
         self.make_item = MultiCropMaker(views)
-        self.loss = build_dino_loss(d, embed_dim, int(cfg["train"]["epochs"]))
-        self.cfg = self.loss.cfg
+        self.dino = build_dino_loss(d, embed_dim, int(cfg["train"]["epochs"]))
+        self.loss: nn.Module = self.dino
+        self.cfg = self.dino.cfg
         self.sums, self.steps = [0.0] * len(STATS), 0
         self.history: list[dict[str, float]] = []
 
@@ -98,39 +101,45 @@ class DINOObjective(Objective):
         return Views([super(DINOObjective, self).featurize(view, frontend) for view in raw.batches])
 
     def bind(self, model: nn.Module) -> None:
-        self.loss.bind(model)
+        self.dino.bind(model)
 
     def set_total_steps(self, total_steps: int) -> None:
         """The teacher's base momentum follows the round's step count (:func:`~spkssl.losses.dino.base_momentum`)."""
-        self.loss.set_total_steps(total_steps)
+        self.dino.set_total_steps(total_steps)
         log.info("DINO teacher momentum: %.5f rising to 1 over %d steps (loss.dino.teacher_momentum %s, "
-                 "teacher_forget %s)", self.loss.base_momentum, total_steps, self.cfg["teacher_momentum"],
+                 "teacher_forget %s)", self.dino.base_momentum, total_steps, self.cfg["teacher_momentum"],
                  self.cfg["teacher_forget"])
 
     def networks(self) -> dict[str, tuple[str, str]]:
         """The student (the trained network) and the teacher (its EMA, inside the loss module)."""
-        return {"student": ("model", ""), "teacher": ("loss", "teacher.")}
+        return {"student": ("model", ""), "teacher": ("loss", self.teacher_prefix)}
 
     def embedding_network(self) -> str:
         return str(self.cfg["extract_from"])
 
-    def compute(self, model: nn.Module, loss: nn.Module, batch: Views) -> tuple[torch.Tensor, torch.Tensor]:
+    @staticmethod
+    def student_embeddings(model: nn.Module, batch: Views) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(global embeddings [G * B, E], local embeddings [L * B, E], global network input)``, crop-major."""
         glob = _crop_major(batch.batches[0].feats)
         emb_global = model(glob).float()
         if len(batch.batches) > 1:
             emb_local = model(_crop_major(batch.batches[1].feats)).float()
         else:
             emb_local = emb_global.new_zeros((0, emb_global.shape[1]))
+        return emb_global, emb_local, glob
+
+    def compute(self, model: nn.Module, loss: nn.Module, batch: Views) -> tuple[torch.Tensor, torch.Tensor]:
+        emb_global, emb_local, glob = self.student_embeddings(model, batch)
         return loss(emb_global, emb_local, glob), loss.last_agreement
 
     def after_step(self, model: nn.Module) -> None:
         """Move the teacher towards the student; add the step's statistics to the epoch's."""
-        self.loss.update_teacher(model)
-        self.sums = [total + float(self.loss.stats[key]) for total, key in zip(self.sums, STATS)]
+        self.dino.update_teacher(model)
+        self.sums = [total + float(self.dino.stats[key]) for total, key in zip(self.sums, STATS)]
         self.steps += 1
 
     def _last(self) -> dict[str, float]:
-        return {key: float(self.loss.stats[key]) for key in STATS} if self.loss.stats else {}
+        return {key: float(self.dino.stats[key]) for key in STATS} if self.dino.stats else {}
 
     def scalars(self) -> dict[str, float]:
         stats = self._last()
@@ -138,7 +147,7 @@ class DINOObjective(Objective):
             return {}
         return {**{f"dino/{key}": value for key, value in stats.items()},
                 "dino/collapsed": float(bool(collapse_reasons(stats, self.cfg))),
-                "dino/teacher_temp": self.loss.teacher_temp, "dino/teacher_momentum": self.loss.momentum}
+                "dino/teacher_temp": self.dino.teacher_temp, "dino/teacher_momentum": self.dino.momentum}
 
     def end_epoch(self) -> dict[str, float]:
         """The epoch's mean statistics over every rank, and whether they show collapse (warned)."""
@@ -164,6 +173,6 @@ class DINOObjective(Objective):
         self.history = [dict(h) for h in state["history"]]
 
     def summary(self) -> dict[str, Any]:
-        return {**super().summary(), "teacher_base_momentum": self.loss.base_momentum,
+        return {**super().summary(), "teacher_base_momentum": self.dino.base_momentum,
                 "extract_from": self.embedding_network(), "dino_epochs": [dict(h) for h in self.history],
                 "collapsed_epochs": [i + 1 for i, h in enumerate(self.history) if h["collapsed"]]}
