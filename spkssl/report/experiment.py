@@ -122,7 +122,10 @@ def report_experiment(exp: Experiment, references: Sequence[str] = (), force: bo
 
 
 def write_loss_curves(exp: Experiment) -> Path | None:
-    """``loss_by_epoch.png``: the epoch losses of every trained round (``train_summary.json``); None if none."""
+    """``loss_by_epoch.png``: the epoch losses of every trained round (``train_summary.json``); None if none.
+
+    A ``dino_classification`` round also shows its two parts (classification, DINO) beside its total.
+    """
     from spkssl.report.plots import plot_loss_curves
 
     curves = {}
@@ -131,7 +134,12 @@ def write_loss_curves(exp: Experiment) -> Path | None:
         if summary.is_file():
             s = json.loads(summary.read_text())
             if s.get("epoch_losses"):
-                curves[f"round {r}"] = (str(s.get("objective", "?")), [float(v) for v in s["epoch_losses"]])
+                objective = str(s.get("objective", "?"))
+                curves[f"round {r}"] = (objective, [float(v) for v in s["epoch_losses"]])
+                for part in ("classification", "dino"):  # a joint round's parts, in its panel
+                    values = [e.get(f"{part}_loss") for e in s.get("dino_epochs", [])]
+                    if values and None not in values:
+                        curves[f"round {r}: {part} part"] = (objective, [float(v) for v in values])
     if not curves:
         return None
     out = exp.root / "loss_by_epoch.png"

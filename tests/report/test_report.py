@@ -109,3 +109,23 @@ def test_the_report_plots_every_rounds_loss_by_epoch(tmp_path):
     assert r.exit_code == 0, r.output
     png = exp / "loss_by_epoch.png"
     assert png.is_file() and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_joint_rounds_parts_are_drawn_beside_its_total(tmp_path, monkeypatch):
+    from spkssl.config import load_config, save_config
+    from spkssl.report import plots
+
+    exp, trials, _ = _fake_exp(tmp_path, rounds=(0, 1))
+    save_config(load_config(None, [f"inputs.trials.test={trials}", "rounds.num_rounds=1"]), exp / "config.yaml")
+    (exp / "round0" / "train_summary.json").write_text(json.dumps({"objective": "dino", "epoch_losses": [8.0, 6.5],
+                                                                   "dino_epochs": [{"teacher_entropy": 3.0}] * 2}))
+    (exp / "round1" / "train_summary.json").write_text(json.dumps({
+        "objective": "dino_classification", "epoch_losses": [12.0, 9.0],
+        "dino_epochs": [{"classification_loss": 8.0, "dino_loss": 4.0}, {"classification_loss": 5.5, "dino_loss": 3.5}]}))
+    drawn = {}
+    monkeypatch.setattr(plots, "plot_loss_curves", lambda curves, out, title: drawn.update(curves))
+    r = CliRunner().invoke(cli, ["report", "--exp", str(exp)])
+    assert r.exit_code == 0, r.output
+    assert drawn == {"round 0": ("dino", [8.0, 6.5]), "round 1": ("dino_classification", [12.0, 9.0]),
+                     "round 1: classification part": ("dino_classification", [8.0, 5.5]),
+                     "round 1: dino part": ("dino_classification", [4.0, 3.5])}
