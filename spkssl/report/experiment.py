@@ -124,7 +124,7 @@ def report_experiment(exp: Experiment, references: Sequence[str] = (), force: bo
 def write_loss_curves(exp: Experiment) -> Path | None:
     """``loss_by_epoch.png``: the epoch losses of every trained round (``train_summary.json``); None if none.
 
-    A ``dino_classification`` round also shows its two parts (classification, DINO) beside its total.
+    A ``dino_classification`` round also shows its two parts (classification, DINO), a panel each.
     """
     from spkssl.report.plots import plot_loss_curves
 
@@ -136,10 +136,10 @@ def write_loss_curves(exp: Experiment) -> Path | None:
             if s.get("epoch_losses"):
                 objective = str(s.get("objective", "?"))
                 curves[f"round {r}"] = (objective, [float(v) for v in s["epoch_losses"]])
-                for part in ("classification", "dino"):  # a joint round's parts, in its panel
+                for part in ("classification", "dino"):  # a joint round's parts, a panel each (their scales differ)
                     values = [e.get(f"{part}_loss") for e in s.get("dino_epochs", [])]
                     if values and None not in values:
-                        curves[f"round {r}: {part} part"] = (objective, [float(v) for v in values])
+                        curves[f"round {r}: {part} part"] = (f"{objective}: {part} part", [float(v) for v in values])
     if not curves:
         return None
     out = exp.root / "loss_by_epoch.png"

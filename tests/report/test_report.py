@@ -111,7 +111,7 @@ def test_the_report_plots_every_rounds_loss_by_epoch(tmp_path):
     assert png.is_file() and png.read_bytes()[:4] == b"\x89PNG"
 
 
-def test_a_joint_rounds_parts_are_drawn_beside_its_total(tmp_path, monkeypatch):
+def test_a_joint_rounds_parts_are_drawn_in_panels_of_their_own(tmp_path, monkeypatch):
     from spkssl.config import load_config, save_config
     from spkssl.report import plots
 
@@ -127,5 +127,5 @@ def test_a_joint_rounds_parts_are_drawn_beside_its_total(tmp_path, monkeypatch):
     r = CliRunner().invoke(cli, ["report", "--exp", str(exp)])
     assert r.exit_code == 0, r.output
     assert drawn == {"round 0": ("dino", [8.0, 6.5]), "round 1": ("dino_classification", [12.0, 9.0]),
-                     "round 1: classification part": ("dino_classification", [8.0, 5.5]),
-                     "round 1: dino part": ("dino_classification", [4.0, 3.5])}
+                     "round 1: classification part": ("dino_classification: classification part", [8.0, 5.5]),
+                     "round 1: dino part": ("dino_classification: dino part", [4.0, 3.5])}
