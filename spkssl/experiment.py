@@ -233,8 +233,8 @@ class Experiment:
         init = None if start is None else self.round_dir(start) / "final.pt"
         freeze = float(self.cfg["rounds"]["freeze_network_epochs"]) if init is not None else 0.0
         labels = "true" if self.cfg["rounds"]["round_labels"] == "true_speakers" else "pseudo"
-        return TrainPlan(r, self.cfg["rounds"]["objective"], self.pseudo_dir(r) / "cuts.jsonl.gz", self.round_dir(r), epochs,
-                         init, self.inputs.aug_dir, labels, self.inputs.train_shar, freeze)
+        return TrainPlan(r, self.cfg["rounds"]["objective"], self.pseudo_dir(r) / "cuts.jsonl.gz", self.round_dir(r),
+                         epochs, init, self.inputs.aug_dir, labels, self.inputs.train_shar, freeze)
 
     def train_config(self, plan: TrainPlan) -> dict[str, Any]:
         """The config a round trains with: this experiment's (with ``rounds.round0_overrides`` for an

@@ -31,7 +31,9 @@ from spkssl.losses.margin import MarginHead
 
 
 class JointLoss(nn.Module):
-    """``classification(global crops, labels) + dino_weight * dino(all crops)``; the parts of the last batch in :attr:`last`.
+    """``classification(global crops, labels) + dino_weight * dino(all crops)``.
+
+    The parts of the last batch are in :attr:`last`, its classification accuracy in :attr:`last_accuracy`.
 
     Args:
         dino: the DINO loss (student head, teacher, centre); bind it to the network before use.

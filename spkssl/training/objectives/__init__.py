@@ -56,5 +56,4 @@ def build_objective(name: str, cfg: Mapping[str, Any], speakers: Sequence[str] |
 
 
 __all__ = ["OBJECTIVES", "ClassificationObjective", "ContrastiveObjective", "DINOClassificationObjective",
-           "DINOObjective", "Objective",
-           "build_objective", "objective_class"]
+           "DINOObjective", "Objective", "build_objective", "objective_class"]
