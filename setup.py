@@ -3,15 +3,18 @@ from pathlib import Path
 
 from setuptools import find_packages, setup
 
+VERSION = {}
+exec(Path(__file__).with_name("spkssl").joinpath("version.py").read_text(encoding="utf-8"), VERSION)
+
 setup(
     name="spkssl",
-    version="0.1.0",
+    version=VERSION["__version__"],
     description="Iterative self-supervised speaker recognition: Kaldi-style recipes on Lhotse",
     long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
     packages=find_packages(include=["spkssl", "spkssl.*"]),
-    package_data={"spkssl": ["configs/*.yaml", "configs/schema/*.yaml"]},  # the only defaults, and their schema
+    package_data={"spkssl": ["configs/*.yaml"]},  # the only defaults, each key with its spec
     install_requires=[
         "torch>=2.1,<2.15",
         "torchaudio>=2.1,<2.12",

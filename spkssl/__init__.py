@@ -12,7 +12,9 @@ A trained model, on any audio (:mod:`spkssl.inference`)::
 """
 from typing import Any
 
-__version__ = "0.1.0"
+from spkssl.version import __version__
+
+__all__ = ["__version__", "load_model"]
 
 
 def __getattr__(name: str) -> Any:

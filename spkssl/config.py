@@ -8,7 +8,7 @@ idempotent).  An unknown key anywhere is an error that names it (and the closest
 known key), so a typo never silently falls back to a default.  Keys under a
 mapping named ``kwargs``, ``extra``, ``trials`` or ``val_trials`` are free-form
 (constructor options, or trial-list names).  Values are checked against the schema
-beside the defaults (``spkssl/configs/schema/``, :mod:`spkssl.config_schema`): a
+each key declares on its line of the defaults (:mod:`spkssl.config_schema`): a
 wrong type, a value out of range or outside an enumeration is an error naming the key.
 
 Example:
@@ -29,7 +29,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-from spkssl.config_schema import load_schema, schema_problems
+from spkssl.config_schema import KeyDoc, declared_keys, load_schema, schema_problems
 from spkssl.utils.io import write_text_atomic
 
 CONFIG_DIR = Path(__file__).with_name("configs")
@@ -66,6 +66,16 @@ def load_defaults() -> dict[str, Any]:
     return copy.deepcopy(_defaults())
 
 
+def config_keys() -> list[KeyDoc]:
+    """Every declared key of every section, in file order: name, default, spec and doc.
+
+    >>> next(d for d in config_keys() if d.key == "train.epochs").spec
+    'int >= 1'
+    """
+    files = _default_files(str(CONFIG_DIR), os.stat(CONFIG_DIR).st_mtime_ns)
+    return [d for name in files for d in declared_keys(Path(name).read_text(encoding="utf-8"), Path(name).stem)]
+
+
 def section_defaults(section: str) -> dict[str, Any]:
     """The package defaults of one section (a fresh copy), e.g. ``section_defaults("score")``."""
     defaults = _defaults()
@@ -87,7 +97,7 @@ def with_defaults(section: str, partial: Mapping[str, Any] | None) -> dict[str, 
 
 
 def check_config(cfg: dict[str, Any]) -> None:
-    """Check every value of a (resolved) config against ``spkssl/configs/schema/``, in place.
+    """Check every value of a (resolved) config against the specs of ``spkssl/configs/``, in place.
 
     Floats that YAML read as strings (``1e-4``) become floats; nothing else changes.
 

@@ -1,10 +1,27 @@
-"""Check a resolved config against the schema beside the defaults (``spkssl/configs/schema/``).
+"""Check a resolved config against the spec each key declares in its defaults file.
 
-Each ``spkssl/configs/schema/<section>.yaml`` has the keys of
-``spkssl/configs/<section>.yaml``, and each value is a short spec of what the key may
-hold (``int >= 1``, ``float in (0, 1]``, ``adamw | sgd``, ``list of float``,
-``range of int >= 1``, ``map of str``, ``... or null``; the folder's README lists
-them).  :func:`schema_problems` walks a resolved config and names every key whose value
+A config key is declared once, on its line of ``spkssl/configs/<section>.yaml``: name,
+default, spec in backticks, one line of doc (:func:`declared_keys`)::
+
+    epochs: 30      # `int >= 1` passes over the training cuts
+
+Defaults, the checks here, the typo suggestions of :mod:`spkssl.config` and the key
+reference of the documentation all come from those lines.  A spec says what the key may hold:
+
+==============================================  =========================================
+spec                                            accepts
+==============================================  =========================================
+``int``, ``float``, ``bool``, ``str``           that type (``float`` takes integers; ``int`` never a bool)
+``device``                                      ``auto``, ``cpu``, ``cuda``, ``cuda:N``
+``int >= 1``, ``float > 0``, ``float in (0, 1]``  a number in that range
+``a | b | c``                                   one of these words
+``list of SPEC``                                a list whose items match SPEC
+``range of SPEC``                               ``[low, high]`` with low <= high, both matching SPEC
+``map of SPEC``                                 a mapping with free-form keys whose values match SPEC
+``... or null``                                 also ``null``
+==============================================  =========================================
+
+:func:`schema_problems` walks a resolved config and names every key whose value
 does not fit (:func:`spkssl.config.load_config` raises them as one ``ConfigError``), so
 ``train.epochs=abc`` fails when the config is resolved, not rounds later.
 
@@ -186,34 +203,74 @@ def _shown(value: Any) -> str:
     return f"{value!r} ({type(value).__name__})" if isinstance(value, str) else repr(value)
 
 
+_KEY_LINE = re.compile(r"^(\s*)([A-Za-z_][A-Za-z0-9_]*):([^#]*)(?:#\s*(.*))?$")
+_SPEC = re.compile(r"^`([^`]+)`\s*(.*)$")
+
+
+@dataclass(frozen=True)
+class KeyDoc:
+    """One declared config key: its dotted name, default (as written), spec and one line of doc."""
+
+    key: str
+    default: str
+    spec: str
+    doc: str
+
+
+def declared_keys(text: str, where: str = "") -> list[KeyDoc]:
+    """Every key declared in a defaults file: a line ``key: default  # `spec` doc`` (a section's line has no value).
+
+    Comment lines that follow a key continue its doc.
+
+    >>> text = "top_n: 300  # `int >= 2` cohort scores kept\\nplda:\\n  lda_dim: 200  # `int >= 1` LDA size"
+    >>> [(d.key, d.default, d.spec, d.doc) for d in declared_keys(text, "score")]
+    [('score.top_n', '300', 'int >= 2', 'cohort scores kept'), ('score.plda.lda_dim', '200', 'int >= 1', 'LDA size')]
+    """
+    out: list[KeyDoc] = []
+    stack: list[tuple[int, str]] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            if out and stack and line.startswith(" " * (stack[-1][0] + 1)) and out[-1].key.endswith(stack[-1][1]):
+                last = out[-1]
+                out[-1] = KeyDoc(last.key, last.default, last.spec, f"{last.doc} {stripped.lstrip('#').strip()}")
+            continue
+        m = _KEY_LINE.match(line)
+        if not m:
+            continue
+        indent = len(m.group(1))
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        stack.append((indent, m.group(2)))
+        spec = _SPEC.match((m.group(4) or "").strip())
+        if spec and m.group(3).strip():  # a section's line (no value) has no spec
+            dotted = ".".join(([where] if where else []) + [k for _, k in stack])
+            out.append(KeyDoc(dotted, m.group(3).strip(), spec.group(1).strip(), spec.group(2).strip()))
+    return out
+
+
 @functools.lru_cache(maxsize=8)
 def _load(stamp: tuple[tuple[str, int], ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, _ in stamp:
         path = Path(name)
-        tree = yaml.safe_load(path.read_text()) or {}
-        out[path.stem] = _parse_tree(tree, path.name)
+        tree: dict[str, Any] = {}
+        for decl in declared_keys(path.read_text(encoding="utf-8")):
+            node = tree
+            *parents, leaf = decl.key.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+            try:
+                node[leaf] = parse_spec(decl.spec)
+            except SchemaError as exc:
+                raise SchemaError(f"{path.name}:{decl.key}: {exc}") from None
+        out[path.stem] = tree
     return out
 
 
-def _parse_tree(tree: Mapping[str, Any], where: str) -> dict[str, Any]:
-    parsed: dict[str, Any] = {}
-    for key, value in tree.items():
-        here = f"{where}:{key}"
-        if isinstance(value, Mapping):
-            parsed[key] = _parse_tree(value, here)
-        else:
-            try:
-                parsed[key] = parse_spec(value)
-            except SchemaError as exc:
-                raise SchemaError(f"{here}: {exc}") from None
-    return parsed
-
-
 def load_schema(config_dir: str | Path) -> dict[str, Any]:
-    """The parsed schema of every section under ``config_dir/schema`` (re-read when a file changes)."""
-    folder = Path(config_dir) / "schema"
-    paths = sorted(folder.glob("*.yaml"))
+    """The parsed schema of every section: the `` `spec` `` of each key in ``config_dir/<section>.yaml``."""
+    paths = sorted(Path(config_dir).glob("*.yaml"))
     return _load(tuple((str(p), p.stat().st_mtime_ns) for p in paths))
 
 
@@ -227,7 +284,7 @@ def schema_problems(cfg: Mapping[str, Any], schema: Mapping[str, Any], where: st
         dotted = f"{where}.{key}" if where else str(key)
         spec = schema.get(key)
         if spec is None:
-            problems.append(f"config key '{dotted}' has no schema entry in spkssl/configs/schema/")
+            problems.append(f"config key '{dotted}' has no `spec` in its line of spkssl/configs/")
         elif isinstance(spec, Mapping):
             if isinstance(value, Mapping):
                 problems += schema_problems(value, spec, dotted)

@@ -221,7 +221,7 @@ class Experiment:
     def train_plan(self, r: int) -> TrainPlan:
         """What round ``r`` trains: objective, cut set, epochs, warm start (see the module doc)."""
         r = self._check_round(r)
-        epochs = self.cfg["train"]["epochs"]  # types and ranges: spkssl/configs/schema/
+        epochs = self.cfg["train"]["epochs"]  # types and ranges: the specs in spkssl/configs/
         if r == 0:
             name = self.cfg["rounds"]["round0_objective"]
             supervised = name == "supervised"
@@ -268,24 +268,6 @@ class Experiment:
         if r == 0 and self.train_plan(0).labels == "true":
             labels = self.round_dir(0) / "utt2spk"
         return System(f"round{r}", self.round_dir(r), self.round_dir(r) / "final.pt", labels)
-
-    def training_labels(self, system: System) -> Path | None:
-        """The ``utt2spk`` of the labels ``system`` trained on (None without labels).
-
-        For the supervised round 0 these are the training cuts' true speakers, written
-        once as ``round0/utt2spk``, so its PLDA and AS-norm back-ends train on them as a
-        round's train on its pseudo labels.
-        """
-        out = system.utt2spk
-        if out is not None and system.name == "round0" and not out.is_file():
-            from lhotse import CutSet
-
-            from spkssl.utils.io import write_text_atomic
-
-            pairs = sorted((c.id, c.supervisions[0].speaker) for c in CutSet.from_file(self.inputs.train_cuts)
-                           if c.supervisions and c.supervisions[0].speaker is not None)
-            write_text_atomic(out, "".join(f"{u} {s}\n" for u, s in pairs))
-        return out
 
     def systems(self) -> list[System]:
         """The baseline and every round, in order."""

@@ -36,6 +36,7 @@ def edit_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     The package reads its defaults from the copy for the rest of the test, as if the
     user had edited ``spkssl/configs/<section>.yaml``.
     """
+    import re
     import shutil
 
     import yaml
@@ -47,9 +48,13 @@ def edit_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(spkssl.config, "CONFIG_DIR", folder)
 
     def edit(section: str, **values: object) -> None:
+        """Replace top-level defaults on their lines, keeping each key's `spec` and doc."""
         path = folder / f"{section}.yaml"
-        data = yaml.safe_load(path.read_text())
-        data.update(values)
-        path.write_text(yaml.safe_dump(data))
+        text = path.read_text()
+        for key, value in values.items():
+            dumped = yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+            text, n = re.subn(rf"^{key}:[^#\n]*", f"{key}: {dumped}  ", text, count=1, flags=re.M)
+            assert n == 1, f"{path}: no top-level key {key}"
+        path.write_text(text)
 
     return edit

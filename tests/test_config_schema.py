@@ -1,4 +1,4 @@
-"""The config schema (spkssl/configs/schema/): types, ranges and enumerations, checked when a config is resolved."""
+"""The config specs (declared on each key's line of spkssl/configs/): types, ranges and enumerations, checked when a config is resolved."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,7 +22,7 @@ def _keys(tree: dict, where: str = "") -> set[str]:
     return out
 
 
-def test_every_default_key_has_a_schema_entry_and_no_entry_is_stale() -> None:
+def test_every_default_key_declares_a_spec_and_no_spec_is_stale() -> None:
     schema = load_schema(CONFIG_DIR)
     defaults = load_defaults()
     assert _keys(defaults) == _keys({s: {k: v if isinstance(v, dict) else 0 for k, v in t.items()}
@@ -37,7 +37,7 @@ def test_every_recipe_conf_fits_the_schema(conf: Path) -> None:
 
 def test_enumerations_match_the_registries() -> None:
     from spkssl.losses import CLASSIFICATION, CONTRASTIVE
-    from spkssl.models import MODELS, build_model  # noqa: F401 - registers the models
+    from spkssl.models import MODELS
     from spkssl.models.pooling import POOLINGS
     from spkssl.experiment import ROUND0_OBJECTIVES
     from spkssl.scoring import BACKENDS
@@ -113,3 +113,16 @@ def test_config_resolve_refuses_before_writing_anything(tmp_path: Path) -> None:
 def test_a_malformed_schema_entry_is_a_schema_error(text: str, message: str) -> None:
     with pytest.raises(SchemaError, match=message):
         parse_spec(text)
+
+
+def test_each_key_is_declared_once_and_listed_with_its_spec_and_doc() -> None:
+    from spkssl.config import config_keys
+
+    declared = config_keys()
+    names = [d.key for d in declared]
+    assert len(names) == len(set(names))
+    assert set(names) == _keys(load_defaults())  # every default key declares a spec, and only those
+    assert all(d.doc for d in declared), [d.key for d in declared if not d.doc]
+    out = CliRunner().invoke(cli, ["config", "keys", "train.epochs"])
+    assert out.exit_code == 0 and out.output.startswith("train.epochs = 30  [int >= 1]  "), out.output
+    assert CliRunner().invoke(cli, ["config", "keys", "trian"]).exit_code == 1

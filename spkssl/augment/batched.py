@@ -12,7 +12,6 @@ the drawn SNR.
 Example:
     >>> import numpy as np, torch
     >>> from spkssl.augment.augment import AugmentDraw
-from spkssl.augment.eq import tilt_batch
     >>> wave = torch.randn(2, 1600)
     >>> noise = np.random.default_rng(0).standard_normal(1600).astype(np.float32)
     >>> aug = collate_draws([AugmentDraw(), AugmentDraw(additive="noise", noise=noise, snr_db=10.0)], 1600)

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from spkssl import __version__
+from spkssl.version import __version__
 from spkssl.launch.lifetime import die_with_parent
 from spkssl.utils.logging import setup_logging
 

@@ -37,34 +37,18 @@ from spkssl.cli.options import check_exp_usage, config_options, exp_option, forc
 def cluster_cmd(exp: str | None, round_: int | None, embeddings: str | None, cuts: str | None,
                 out_dir: str | None, config: str | None, overrides: tuple[str, ...], force: bool) -> None:
     """Cluster embeddings into pseudo speakers; write cuts.jsonl.gz, utt2spk, spk2utt, cluster_stats.json."""
-    from spkssl.cluster.pseudo import make_pseudo_labels, write_true_labels
-    from spkssl.experiment import ExperimentError
+    from spkssl.cluster.pseudo import make_pseudo_labels
+    from spkssl.steps.cluster import cluster_round
 
-    if exp is not None:
-        check_exp_usage(exp, config, ("--round", round_), embeddings=embeddings, cuts=cuts, out_dir=out_dir)
-        experiment = open_experiment(exp, overrides)
-        try:
-            emb_path, cuts_path, out = experiment.cluster_paths(round_)
-        except ExperimentError as exc:
-            raise click.ClickException(str(exc)) from exc
-        if experiment.cfg["rounds"]["round_labels"] == "true_speakers":  # the reference: no clustering
-            try:
-                stats = write_true_labels(cuts_path, out, force=force)
-            except ValueError as exc:
-                raise click.ClickException(str(exc)) from exc
-            click.echo(json.dumps({k: stats[k] for k in ("num_clusters", "num_utterances", "num_kept")}))
-            return
-        if not emb_path.is_file():
-            raise click.ClickException(f"round {round_ - 1} has no training embeddings {emb_path}: "
-                                       f"run spkssl extract --exp {exp} --system round{round_ - 1} first")
-        cfg = experiment.cfg["cluster"]
-    else:
-        if not (embeddings and cuts and out_dir):
-            raise click.UsageError("give --exp and --round, or --embeddings, --cuts and --out-dir")
-        emb_path, cuts_path, out = embeddings, cuts, out_dir
-        cfg = load_cli_config(config, overrides)["cluster"]
     try:
-        stats = make_pseudo_labels(emb_path, cuts_path, out, cfg, force=force)
+        if exp is not None:
+            check_exp_usage(exp, config, ("--round", round_), embeddings=embeddings, cuts=cuts, out_dir=out_dir)
+            stats = cluster_round(open_experiment(exp, overrides), round_, force=force)
+        else:
+            if not (embeddings and cuts and out_dir):
+                raise click.UsageError("give --exp and --round, or --embeddings, --cuts and --out-dir")
+            stats = make_pseudo_labels(embeddings, cuts, out_dir, load_cli_config(config, overrides)["cluster"],
+                                       force=force)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     summary = {k: stats[k] for k in ("num_clusters", "num_utterances", "num_kept", "kept_fraction")}

@@ -6,7 +6,8 @@ from pathlib import Path
 import click
 import yaml
 
-from spkssl.config import REPETITION_SEED_KEYS, ConfigError, diff_configs, load_config, save_config, with_repetition_seed
+from spkssl.config import (REPETITION_SEED_KEYS, ConfigError, config_keys, diff_configs, load_config, load_defaults,
+                           save_config, with_repetition_seed)
 
 
 @click.group("config")
@@ -89,6 +90,20 @@ def get(conf: str, key: str, overrides: tuple[str, ...]) -> None:
         click.echo("")
     else:
         click.echo(node)
+
+
+@config_group.command("keys")
+@click.argument("prefix", required=False, default="")
+def keys(prefix: str) -> None:
+    """List every config key (or those under PREFIX, e.g. score): default, spec and meaning.
+
+    Each key is declared once, on its line of spkssl/configs/<section>.yaml.
+    """
+    found = [d for d in config_keys() if d.key == prefix or d.key.startswith(prefix.rstrip(".") + ".") or not prefix]
+    if not found:
+        raise click.ClickException(f"no config key '{prefix}' (sections: {', '.join(sorted(load_defaults()))})")
+    for d in found:
+        click.echo(f"{d.key} = {d.default}  [{d.spec}]  {d.doc}".rstrip())
 
 
 commands = [config_group]

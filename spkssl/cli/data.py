@@ -19,7 +19,7 @@ from typing import Any
 import click
 from lhotse import CutSet
 
-from spkssl.cli.options import config_options, force_option, load_cli_config, renamed_option
+from spkssl.cli.options import config_options, force_option, load_cli_config
 
 
 def _data_cfg(config: str | None, overrides: tuple[str, ...]) -> dict[str, Any]:
@@ -237,7 +237,6 @@ def val_trials(cuts_path: str, out: str, config: str | None, overrides: tuple[st
 @click.option("--vox2", type=click.Path(exists=True, file_okay=False), default=None,
               help="VoxCeleb2 root (vox2_meta.csv, **/*.m4a).")
 @click.option("--nj", default=1, show_default=True, type=click.IntRange(min=1), help="Parallel jobs of lhotse's recipe.")
-@renamed_option("--num-jobs", "--nj")
 @config_options
 def voxceleb(out_dir: str, vox1: str | None, vox2: str | None, nj: int,
              config: str | None, overrides: tuple[str, ...]) -> None:

@@ -60,14 +60,15 @@ def _model(method: str, model: str | None) -> str | None:
 @force_option
 def extract_cmd(exp, system, model, method, cuts_path, out_dir, device, nj, cmd, config, overrides, force) -> None:
     """Embed every cut into xvector.{ark,scp} and embeddings.npz (a finished folder is skipped unless forced)."""
-    from spkssl.embed.jobs import embed_cutset, embed_system
+    from spkssl.embed.jobs import embed_cutset
+    from spkssl.steps.extract import extract_system
 
     try:
         if exp is not None:
             check_exp_usage(exp, config, ("--system (round<N> or baseline)", system),
                             model=model, cuts_path=cuts_path, out_dir=out_dir)
             experiment = open_experiment(exp, overrides)
-            embed_system(experiment, experiment.system(system), nj=nj, cmd=cmd, device=device, force=force)
+            extract_system(experiment, experiment.system(system), nj=nj, cmd=cmd, device=device, force=force)
             return
         if cuts_path is None or out_dir is None:
             raise click.UsageError("give --exp and --system, or --cuts and --out-dir")

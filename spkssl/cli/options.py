@@ -6,8 +6,7 @@
   ``config.yaml`` (with ``--set`` on top, for this command only) decides the rest.
 * ``--force true|false`` on the commands that skip finished work: the recipe
   passes its own ``--force`` value on, so a forced stage recomputes everything.
-* ``--nj N`` wherever work runs in parallel; :func:`renamed_option` keeps an old name
-  (``--num-jobs``) out of ``--help`` and says what it is now.
+* ``--nj N`` wherever work runs in parallel.
 
 Example::
 
@@ -53,23 +52,6 @@ def force_option(f: F) -> F:
     """Add ``--force BOOL`` (passed as ``force``)."""
     return click.option("--force", type=click.BOOL, default=False, show_default=True, metavar="true|false",
                         help="Redo the work even if its outputs exist (recipes pass their --force on).")(f)
-
-
-def renamed_option(old: str, new: str) -> Callable[[F], F]:
-    """A hidden option ``old`` that stops with "``old`` is now ``new``" (a renamed option's old name).
-
-    Example::
-
-        @click.option("--nj", default=1)
-        @renamed_option("--num-jobs", "--nj")
-        def cmd(nj): ...
-    """
-    def refuse(ctx: click.Context, param: click.Parameter, value: Any) -> None:
-        if value is not None:
-            raise click.UsageError(f"{old} is now {new}", ctx)
-
-    return click.option(old, hidden=True, expose_value=False, default=None, callback=refuse,
-                        help=f"Renamed {new}.")
 
 
 def open_experiment(exp: str, overrides: Iterable[str]) -> "Experiment":  # noqa: F821 - imported lazily

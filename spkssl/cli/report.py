@@ -1,7 +1,7 @@
 """``spkssl report``: RESULTS.md and plots over all rounds of an experiment.
 
 In a recipe, one report per trial list of the experiment, with the untrained
-baseline and reference experiments as extra rows (:mod:`spkssl.report.experiment`)::
+baseline and reference experiments as extra rows (:mod:`spkssl.steps.report`)::
 
     spkssl report --exp exp/mini --reference "supervised (true labels)=exp/mini_supervised"
 
@@ -9,7 +9,7 @@ Every back-end of ``score.backends`` gets its files: the first ``RESULTS.md``,
 ``RESULTS_val.md``, ...; a further one B ``RESULTS_B.md``, ``RESULTS_val_B.md``, ...
 
 Repeated runs of one setting (``run.sh --seeds "0 1 2"``): mean ± std over them, per
-round, into a folder of its own (:mod:`spkssl.report.seeds`)::
+round, into a folder of its own (:mod:`spkssl.steps.report_seeds`)::
 
     spkssl report --exp exp/cpu_seed0 --exp exp/cpu_seed1 --exp exp/cpu_seed2 --out-dir exp/cpu_seeds \\
         --reference "supervised (true labels)=exp/cpu_seed0_supervised" ...
@@ -53,8 +53,8 @@ def report_cmd(exps: tuple[str, ...], out_dir: str | None, references: tuple[str
     from spkssl.cli.options import load_cli_config
     from spkssl.experiment import ExperimentError
     from spkssl.report import ReportError, make_report
-    from spkssl.report.experiment import report_experiment
-    from spkssl.report.seeds import report_runs
+    from spkssl.steps.report import report_experiment
+    from spkssl.steps.report_seeds import report_runs
     from spkssl.scoring.trials import TrialsError
 
     if (len(exps) > 1) != (out_dir is not None):

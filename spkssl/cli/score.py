@@ -1,7 +1,7 @@
 """``spkssl score`` and ``spkssl compute-metrics``: score trial lists, report EER/minDCF.
 
 In a recipe, every trial list of the experiment with one system
-(:mod:`spkssl.scoring.system`)::
+(:mod:`spkssl.steps.score`)::
 
     spkssl score --exp exp/mini --system round1
 
@@ -26,7 +26,8 @@ import click
 from spkssl.cli.options import check_exp_usage, config_options, exp_option, load_cli_config, open_experiment
 from spkssl.config import ConfigError
 from spkssl.embed.io import EmbeddingError, read_embeddings
-from spkssl.scoring import BACKENDS, run_scoring, score_trials
+from spkssl.scoring import (BACKENDS, Backend, TrainingSet, backend_info, check_dimensions, fit_backend,
+                            run_scoring, score_trials)
 from spkssl.scoring.io import read_scored_trials, read_utt2spk, write_scores
 from spkssl.scoring.metrics import MetricsError, compute_metrics, markdown_header, markdown_row
 from spkssl.scoring.trials import TrialsError, read_trials
@@ -44,7 +45,7 @@ _ERRORS = (EmbeddingError, TrialsError, MetricsError, ConfigError, ValueError)
               help="Stand-alone: test embeddings: embeddings.npz, any Kaldi xvector.scp/ivector.scp, or their folder.")
 @click.option("--enroll-embeddings", type=click.Path(exists=True), default=None,
               help="Embeddings of the enrolment side (default: --embeddings).")
-@click.option("--backend", "backends", multiple=True, type=click.Choice(BACKENDS),
+@click.option("--backend", "backends", multiple=True, type=click.Choice(list(BACKENDS)),
               help="Back-end(s); repeatable. Default: score.backends from the config.")
 @click.option("--train-embeddings", type=click.Path(exists=True), default=None,
               help="Training embeddings: mean subtraction, AS-norm cohort, PLDA training.")
@@ -77,30 +78,39 @@ def score_cmd(exp: str | None, system: str | None, trials_path: str | None, embe
         backends = backends or tuple(cfg["backends"])
         trials = read_trials(trials_path, require_labels=False)
         ids, emb = read_embeddings(embeddings)
-        kwargs: dict[str, Any] = {}
         sources = {"embeddings": embeddings}
+        enroll_ids = enroll_emb = None
         if enroll_embeddings:
-            kwargs["enroll_ids"], kwargs["enroll_emb"] = read_embeddings(enroll_embeddings)
+            enroll_ids, enroll_emb = read_embeddings(enroll_embeddings)
             sources["enroll_embeddings"] = enroll_embeddings
+        train = None
         if train_embeddings:
-            kwargs["train_ids"], kwargs["train_emb"] = read_embeddings(train_embeddings)
+            train_ids, train_emb = read_embeddings(train_embeddings)
+            train = TrainingSet(train_ids, train_emb, None, {"train_embeddings": train_embeddings})
             sources["train_embeddings"] = train_embeddings
         if train_utt2spk:
-            kwargs["utt2spk"] = read_utt2spk(train_utt2spk)
+            if train is None:
+                raise click.UsageError("--train-utt2spk needs --train-embeddings")
+            train.utt2spk = read_utt2spk(train_utt2spk)
+            train.sources = {**train.sources, "train_utt2spk": train_utt2spk}
             sources["train_utt2spk"] = train_utt2spk
+        check_dimensions({"embeddings": emb, "enroll_embeddings": enroll_emb,
+                          "train_embeddings": None if train is None else train.emb}, sources)
         if skip_missing:
-            trials, skipped = trials.known_only(ids, kwargs.get("enroll_ids"))
+            trials, skipped = trials.known_only(ids, enroll_ids)
             if skipped:
                 click.echo(f"{trials_path}: skipped {skipped} trial(s) naming an utterance without an embedding", err=True)
+        fitted = [fit_backend(b, train, cfg) for b in backends]
         if trials.labels is None:
-            for backend in backends:
-                click.echo(_score_unlabelled(trials, ids, emb, backend, Path(out_dir), name, cfg, sources, kwargs))
+            for backend in fitted:
+                click.echo(_score_unlabelled(trials, ids, emb, backend, Path(out_dir), name, enroll_ids, enroll_emb))
             click.echo(f"{trials_path} has no target/nontarget labels: scores only, no EER or minDCF")
             return
         rows = []
-        for backend in backends:
-            result = run_scoring(trials, ids, emb, backend, out_dir, name, cfg, sources, **kwargs)
-            rows.append(markdown_row(f"{name} {backend}", result))
+        for backend in fitted:
+            result = run_scoring(trials, ids, emb, backend, out_dir, name, cfg["p_targets"], sources,
+                                 enroll_ids, enroll_emb)
+            rows.append(markdown_row(f"{name} {backend.name}", result))
     except _ERRORS as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(markdown_header(cfg["p_targets"]))
@@ -108,19 +118,19 @@ def score_cmd(exp: str | None, system: str | None, trials_path: str | None, embe
         click.echo(row)
 
 
-def _score_unlabelled(trials: Any, ids: list[str], emb: Any, backend: str, out_dir: Path, name: str,
-                      cfg: dict[str, Any], sources: dict[str, str], kwargs: dict[str, Any]) -> str:
+def _score_unlabelled(trials: Any, ids: list[str], emb: Any, backend: Backend, out_dir: Path, name: str,
+                      enroll_ids: Any, enroll_emb: Any) -> str:
     """Score an unlabelled list with one back-end: ``NAME.BACKEND.score`` alone (nothing to measure)."""
-    scores, _ = score_trials(trials, ids, emb, backend, cfg, plda_out=out_dir / f"{name}.{backend}.plda.npz",
-                             sources=sources, **kwargs)
-    write_scores(out_dir / f"{name}.{backend}.score", trials, scores)
-    return f"{backend}: {len(trials)} scores in {out_dir / f'{name}.{backend}.score'}"
+    scores = score_trials(trials, backend, ids, emb, enroll_ids, enroll_emb)
+    backend_info(backend, out_dir / f"{name}.{backend.name}.plda.npz")
+    write_scores(out_dir / f"{name}.{backend.name}.score", trials, scores)
+    return f"{backend.name}: {len(trials)} scores in {out_dir / f'{name}.{backend.name}.score'}"
 
 
 def _score_experiment(exp: str, system: str | None, backends: tuple[str, ...], mean_sub: bool | None,
                       overrides: tuple[str, ...]) -> None:
     from spkssl.experiment import ExperimentError
-    from spkssl.scoring.system import score_system
+    from spkssl.steps.score import score_system
 
     if system is None:
         raise click.UsageError("--exp needs --system (round<N> or baseline)")

@@ -11,7 +11,7 @@ from typing import Optional
 
 import click
 
-from spkssl.cli.options import config_options, load_cli_config, renamed_option
+from spkssl.cli.options import config_options, load_cli_config
 from spkssl.synth.corpus import CorpusSpec, generate_corpus
 
 
@@ -41,7 +41,6 @@ def _spec_options(f):
 @click.option("--nj", type=click.IntRange(min=1), default=None,
               help="Processes synthesising utterances [default: number of CPU cores]; "
                    "the output does not depend on it.")
-@renamed_option("--num-jobs", "--nj")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Show a progress bar.")
 @config_options

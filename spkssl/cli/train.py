@@ -102,28 +102,13 @@ def train_command(exp: str | None, round_: int | None, cuts: str | None, out_dir
 
 def _from_experiment(exp: str, r: int, overrides: Sequence[str]) -> tuple[dict, dict]:
     from spkssl.experiment import ExperimentError
+    from spkssl.steps.train import round_training
 
     experiment = open_experiment(exp, overrides)
     try:
-        experiment.check_stored_features()  # before any training: extraction will read them
-        plan = experiment.train_plan(r)
+        return round_training(experiment, r)
     except ExperimentError as exc:
         raise click.ClickException(str(exc)) from exc
-    if not plan.cuts.is_file():
-        how = f"spkssl cluster --exp {exp} --round {r}" if r else "the data stages of run.sh"
-        raise click.ClickException(f"round {r} trains on {plan.cuts}, which does not exist yet: run {how} first")
-    if plan.init_from is not None and not plan.init_from.is_file():
-        raise click.ClickException(f"round {r} starts from {plan.init_from} (rounds.init_from), "
-                                   "which does not exist: train the previous round first")
-    log.info("round %d: %s on %s (%s labels), %d epochs%s%s%s", r, plan.objective, plan.cuts, plan.labels,
-             plan.epochs, f", starting from {plan.init_from}" if plan.init_from else "",
-             f", the network frozen for {plan.freeze_network_epochs:g} epoch(s)" if plan.freeze_network_epochs else "",
-             f", audio from the shards of {plan.shar}" if plan.shar else "")
-    opts = dict(objective=plan.objective, cuts=str(plan.cuts), out_dir=str(plan.out_dir),
-                aug_dir=str(plan.aug_dir) if plan.aug_dir else None,
-                init_from=str(plan.init_from) if plan.init_from else None,
-                shar=str(plan.shar) if plan.shar else None, freeze_network_epochs=plan.freeze_network_epochs)
-    return experiment.train_config(plan), opts
 
 
 def _run(cfg: dict, opts: dict, device: str, force: bool, max_steps: int | None) -> None:

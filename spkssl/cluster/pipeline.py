@@ -46,23 +46,23 @@ from spkssl.cluster.estimate import estimate_num_clusters_ahc, estimate_num_clus
 from spkssl.cluster.kmeans import centroid_sums, kmeans, l2_normalize
 from spkssl.cluster.purify import purify
 from spkssl.config import load_defaults
+from spkssl.scoring.whiten import Whitening
 from spkssl.utils.device import resolve_device
 from spkssl.utils.logging import get_logger
+from spkssl.utils.registry import Registry
 
 log = get_logger(__name__)
 
 
 def _whitened(emb: np.ndarray, c: Mapping[str, Any]) -> np.ndarray:
-    from spkssl.scoring.whiten import Whitening
-
     return Whitening.fit(emb, float(c["whiten_floor"])).apply(emb)
 
 
 #: ``cluster.space``: what k-means sees, from the embeddings ``[N, E]`` and the cluster section
-SPACES: dict[str, Callable[[np.ndarray, Mapping[str, Any]], np.ndarray]] = {
+SPACES: Registry[Callable[[np.ndarray, Mapping[str, Any]], np.ndarray]] = Registry("cluster.space", {
     "raw": lambda emb, c: emb,
     "whiten": _whitened,
-}
+})
 
 
 class ClusterError(ValueError):
@@ -113,42 +113,32 @@ def resolve_cluster_cfg(cfg: Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError(f"cluster.overcluster_factor must be >= 1, got {c['overcluster_factor']}")
     if c["space"] not in SPACES:
         raise ValueError(f"cluster.space must be one of {sorted(SPACES)}, got {c['space']!r}")
-    if c["estimate_method"] not in ("eigengap", "ahc"):
-        raise ValueError(f"cluster.estimate_method must be eigengap or ahc, got {c['estimate_method']!r}")
+    if c["estimate_method"] not in ESTIMATORS:
+        raise ValueError(f"cluster.estimate_method must be one of {sorted(ESTIMATORS)}, got {c['estimate_method']!r}")
     if c["num_clusters"] is None and c["estimate_method"] == "ahc" and c["ahc_threshold"] is None:
         raise ValueError("cluster.estimate_method=ahc needs cluster.ahc_threshold")
     return c
 
 
-def cluster_embeddings(emb: np.ndarray | torch.Tensor, cfg: Mapping[str, Any]) -> ClusterOutcome:
-    """Cluster the rows of ``emb`` ``[N, E]`` following the ``cluster`` config (see module doc)."""
-    c = resolve_cluster_cfg(cfg)
-    t0 = time.time()
-    dev = resolve_device(c["device"])
-    chunk = int(c["chunk_size"])
-    if c["space"] != "raw":
-        emb = SPACES[c["space"]](np.asarray(torch.as_tensor(emb).cpu().numpy(), dtype=np.float32), c)
-    x = l2_normalize(torch.as_tensor(emb).to(dev), chunk)
-    n = x.shape[0]
-    info: dict[str, Any] = {"device": str(dev), "num_utterances": n, "distance": "cosine (spherical k-means)",
-                            "space": c["space"]}
+def _kmeans_plan(n: int, c: Mapping[str, Any]) -> tuple[int | None, int, str]:
+    """``(K asked or None, k-means clusters, method)`` for ``n`` utterances."""
+    if c["num_clusters"] is None:
+        return None, min(n, int(c["estimate_centroids"])), f"kmeans+estimate({c['estimate_method']})+ahc"
+    k = int(c["num_clusters"])
+    if k > n:
+        raise ClusterError(f"cluster.num_clusters={k} is more than the {n} utterances to "
+                           "cluster: lower cluster.num_clusters (or set it to null to estimate it)")
+    m = min(n, max(k, round(float(c["overcluster_factor"]) * k)))
+    return k, m, "kmeans" if m == k else "kmeans+ahc"
 
-    if c["num_clusters"] is not None:
-        if int(c["num_clusters"]) > n:
-            raise ClusterError(f"cluster.num_clusters={c['num_clusters']} is more than the {n} utterances to "
-                               "cluster: lower cluster.num_clusters (or set it to null to estimate it)")
-        k_target: int | None = int(c["num_clusters"])
-        m = min(n, max(k_target, round(float(c["overcluster_factor"]) * k_target)))
-        info["method"] = "kmeans" if m == k_target else "kmeans+ahc"
-    else:
-        k_target = None
-        m = min(n, int(c["estimate_centroids"]))
-        info["method"] = f"kmeans+estimate({c['estimate_method']})+ahc"
-    log.info("k-means: %d embeddings into %d clusters on %s", n, m, dev)
-    km = kmeans(
-        x, m, max_iter=int(c["max_iter"]), tol=float(c["tol"]), seed=int(c["seed"]),
-        chunk_size=chunk, device=str(dev), normalized=True,
-    )
+
+def _run_kmeans(x: torch.Tensor, m: int, c: Mapping[str, Any], info: dict[str, Any]) -> Any:
+    """Spherical k-means of the unit rows ``x`` into ``m`` clusters; records a collapse in ``info``."""
+    t0 = time.time()
+    n = x.shape[0]
+    log.info("k-means: %d embeddings into %d clusters on %s", n, m, x.device)
+    km = kmeans(x, m, max_iter=int(c["max_iter"]), tol=float(c["tol"]), seed=int(c["seed"]),
+                chunk_size=int(c["chunk_size"]), device=str(x.device), normalized=True)
     found = int(np.unique(km.labels).size)
     if found < m:
         distinct = int(torch.unique(x, dim=0).shape[0])
@@ -157,20 +147,26 @@ def cluster_embeddings(emb: np.ndarray | torch.Tensor, cfg: Mapping[str, Any]) -
         info["collapsed"] = {"asked": m, "found": found, "distinct_embeddings": distinct}
     info.update(kmeans_clusters=m, kmeans_iterations=km.n_iter, kmeans_converged=km.converged,
                 kmeans_inertia=km.inertia, kmeans_seconds=round(time.time() - t0, 3))
+    return km
 
-    if k_target is None:
-        if c["estimate_method"] == "eigengap":
-            k_est, eig = estimate_num_clusters_eigengap(
-                km.centroids, max_clusters=c["estimate_max_clusters"],
-                neighbours=int(c["estimate_neighbours"]),
-            )
-            info["eigenvalues"] = [round(float(v), 6) for v in eig[: min(len(eig), k_est + 10)]]
-        else:
-            k_est = estimate_num_clusters_ahc(km.centroids, float(c["ahc_threshold"]))
-        info["estimated_num_clusters"] = k_est
-        log.info("estimated number of clusters (%s): %d", c["estimate_method"], k_est)
-        k_target = k_est
 
+def _eigengap(centroids: np.ndarray, c: Mapping[str, Any], info: dict[str, Any]) -> int:
+    k, eig = estimate_num_clusters_eigengap(centroids, max_clusters=c["estimate_max_clusters"],
+                                            neighbours=int(c["estimate_neighbours"]))
+    info["eigenvalues"] = [round(float(v), 6) for v in eig[: min(len(eig), k + 10)]]
+    return k
+
+
+#: ``cluster.estimate_method``: the number of speakers from the k-means centroids
+ESTIMATORS: Registry[Callable[[np.ndarray, Mapping[str, Any], dict[str, Any]], int]] = Registry(
+    "cluster.estimate_method", {
+        "eigengap": _eigengap,
+        "ahc": lambda centroids, c, info: estimate_num_clusters_ahc(centroids, float(c["ahc_threshold"])),
+    })
+
+
+def _merge(km: Any, m: int, k_target: int, c: Mapping[str, Any], info: dict[str, Any]) -> np.ndarray:
+    """k-means labels merged by centroid AHC to the target (or the threshold), renumbered 0..K-1."""
     labels = km.labels
     use_threshold = c["ahc_threshold"] is not None and (
         c["num_clusters"] is not None or c["estimate_method"] == "ahc"
@@ -185,24 +181,53 @@ def cluster_embeddings(emb: np.ndarray | torch.Tensor, cfg: Mapping[str, Any]) -
             info["ahc"] = {"target": min(target, m)}
         labels = merge[labels]
         log.info("AHC merged %d centroids into %d clusters", m, int(merge.max()) + 1)
-    labels = _compact(labels)
-    k = int(labels.max()) + 1
+    return _compact(labels)
 
-    # Re-centre on the final clusters and measure each row's similarity to its centroid.
-    lab_t = torch.from_numpy(labels).to(dev)
+
+def centroid_similarity(x: torch.Tensor, labels: np.ndarray, chunk: int) -> np.ndarray:
+    """Each unit row's cosine to the normalised mean of its cluster → float32 ``[N]``.
+
+    >>> x = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
+    >>> [round(float(v), 3) for v in centroid_similarity(x, np.array([0, 0, 1]), 2)]
+    [0.707, 0.707, 1.0]
+    """
+    n, k = x.shape[0], int(labels.max()) + 1
+    lab_t = torch.from_numpy(labels).to(x.device)
     sums, _ = centroid_sums(x, lab_t, k, chunk)
     cent = sums / sums.norm(dim=1, keepdim=True).clamp_min(1e-12)
-    cos = torch.empty(n, dtype=torch.float32, device=dev)
+    cos = torch.empty(n, dtype=torch.float32, device=x.device)
     for s in range(0, n, chunk):
         cos[s : s + chunk] = (x[s : s + chunk] * cent[lab_t[s : s + chunk]]).sum(dim=1)
-    cos_np = cos.cpu().numpy()
-    keep = purify(labels, cos_np, fraction=float(c["purify_fraction"]),
-                  min_size=int(c["min_cluster_size"]))
+    return cos.cpu().numpy()
+
+
+def cluster_embeddings(emb: np.ndarray | torch.Tensor, cfg: Mapping[str, Any]) -> ClusterOutcome:
+    """Cluster the rows of ``emb`` ``[N, E]`` following the ``cluster`` config (see module doc).
+
+    The steps: the space, K, k-means, the estimate of K, AHC, re-centring, purification.
+    """
+    c = resolve_cluster_cfg(cfg)
+    t0 = time.time()
+    dev = resolve_device(c["device"])
+    chunk = int(c["chunk_size"])
+    if c["space"] != "raw":
+        emb = SPACES[c["space"]](np.asarray(torch.as_tensor(emb).cpu().numpy(), dtype=np.float32), c)
+    x = l2_normalize(torch.as_tensor(emb).to(dev), chunk)
+    n = x.shape[0]
+    info: dict[str, Any] = {"device": str(dev), "num_utterances": n, "distance": "cosine (spherical k-means)",
+                            "space": c["space"]}
+    k_target, m, info["method"] = _kmeans_plan(n, c)
+    km = _run_kmeans(x, m, c, info)
+    if k_target is None:
+        k_target = info["estimated_num_clusters"] = ESTIMATORS[c["estimate_method"]](km.centroids, c, info)
+        log.info("estimated number of clusters (%s): %d", c["estimate_method"], k_target)
+    labels = _merge(km, m, k_target, c, info)
+    cos_np = centroid_similarity(x, labels, chunk)
+    keep = purify(labels, cos_np, fraction=float(c["purify_fraction"]), min_size=int(c["min_cluster_size"]))
     final = _compact(np.where(keep, labels, -1))
-    kept_k = int(final.max()) + 1 if keep.any() else 0
     info.update(
-        num_clusters_before_purification=k,
-        num_clusters=kept_k,
+        num_clusters_before_purification=int(labels.max()) + 1,
+        num_clusters=int(final.max()) + 1 if keep.any() else 0,
         inertia=float((1.0 - cos_np.astype(np.float64)).sum()),
         inertia_definition="sum over utterances of 1 - cos(embedding, centroid), before purification",
         kept_fraction=float(keep.mean()) if n else 0.0,

@@ -1,8 +1,20 @@
 """Audio loading with errors that name the cut and the file.
 
 Example:
-    >>> from lhotse import CutSet
-    >>> # samples = load_cut_audio(cut)  # 1-D float32 at the cut's sampling rate
+    >>> import tempfile, pathlib, numpy as np, soundfile as sf
+    >>> from lhotse import Recording
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> sf.write(d / "a.wav", np.zeros((8000, 2), dtype=np.float32), 16000)  # 0.5 s of stereo
+    >>> cut = Recording.from_file(d / "a.wav").to_cut()
+    >>> samples = load_cut_audio(cut)  # the first channel, 1-D float32 at the cut's sampling rate
+    >>> samples.shape, samples.dtype
+    ((8000,), dtype('float32'))
+    >>> (d / "a.wav").unlink()
+    >>> try:
+    ...     load_cut_audio(cut)
+    ... except AudioError as exc:
+    ...     print(str(exc).startswith(f"cannot read audio of cut 'a' from {d / 'a.wav'}: "))
+    True
 """
 from __future__ import annotations
 

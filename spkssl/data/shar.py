@@ -8,9 +8,31 @@ files costs a few thousand large sequential reads per epoch instead of a million
 random ones.  :func:`read_shard` and :func:`shard_ids` read one shard without
 Lhotse objects; :func:`decode_crop` decodes only the samples of a crop.
 
-Example:
-    >>> # export_shar("data/manifests/vox2_dev_cuts.jsonl.gz", "data/shar/vox2_dev", shard_size=1000, num_jobs=16)
-    >>> # index = ShardIndex.load("data/shar/vox2_dev"); index.num_cuts
+Example (five 0.5 s noise cuts in shards of two):
+    >>> import tempfile
+    >>> from lhotse import CutSet, Recording
+    >>> d = Path(tempfile.mkdtemp())
+    >>> rng = np.random.default_rng(0)
+    >>> for i in range(5):
+    ...     sf.write(d / f"u{i}.wav", 0.1 * rng.standard_normal(8000), 16000)
+    >>> CutSet.from_cuts(Recording.from_file(d / f"u{i}.wav").to_cut() for i in range(5)).to_file(d / "cuts.jsonl.gz")
+    >>> _ = export_shar(d / "cuts.jsonl.gz", d / "shar", shard_size=2)
+    >>> sorted(p.name for p in (d / "shar").glob("*.000001.*"))
+    ['cuts.000001.jsonl.gz', 'recording.000001.tar']
+    >>> index = ShardIndex.load(d / "shar")
+    >>> index.num_cuts, [s.num_cuts for s in index.shards], index.sampling_rate
+    (5, [2, 2, 1], 16000)
+    >>> list(shard_ids(index.shards[1]))
+    ['u2', 'u3']
+    >>> items = list(read_shard(index.shards[1], want=lambda pos, cut: cut["id"] != "u2"))  # u2's audio is skipped
+    >>> [(pos, cut["id"]) for pos, cut, _ in items]
+    [(1, 'u3')]
+    >>> pos, cut, data = items[0]
+    >>> decode(data, cut["id"]).shape
+    (8000,)
+    >>> crop = decode_crop(data, 8000, 4000, np.random.default_rng(0), cut["id"])  # decodes only the crop
+    >>> crop.shape, np.array_equal(crop, fit_length(decode(data, cut["id"]), 4000, np.random.default_rng(0)))
+    ((4000,), True)
 """
 from __future__ import annotations
 

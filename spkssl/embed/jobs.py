@@ -1,16 +1,35 @@
 """Embed whole cut sets into folders: in this process, or in parallel parts through a job launcher.
 
-:func:`embed_cutset` is what ``spkssl extract`` does for one cut set;
-:func:`embed_system` embeds an experiment's training and evaluation cuts with one
-system (a trained round's ``final.pt``, or the untrained log-mel baseline).  With
+:func:`embed_cutset` is what ``spkssl extract`` does for one cut set (an experiment's
+system embeds two: :func:`spkssl.steps.extract.extract_system`), with a trained
+round's ``final.pt`` or the untrained log-mel baseline.  With
 ``nj`` parts the cut set is split into contiguous parts; with a launcher command
 (``cmd.sh``'s ``$extract_cmd``) they run as ``spkssl extract-part ... JOB N`` jobs,
 otherwise one after another here.  The parts are merged in cut-set order into
 ``xvector.ark/.scp`` and ``embeddings.npz``, then removed.
 
-Example:
-    >>> # embed_cutset(Path("exp/x/round0/final.pt"), "data/manifests/test_cuts_fbank.jsonl.gz",
-    >>> #              Path("exp/x/round0/embeddings/eval"), load_config("exp/x/config.yaml"), nj=2)
+Example (three 1 s noise WAVs, an untrained tiny TDNN, two parts run here one after the other):
+    >>> import tempfile, soundfile as sf, torch
+    >>> from lhotse import CutSet, Recording
+    >>> from spkssl.config import load_config
+    >>> from spkssl.models import build_model
+    >>> from spkssl.models.io import save_final_model
+    >>> d = Path(tempfile.mkdtemp())
+    >>> rng = np.random.default_rng(0)
+    >>> for i in range(3):
+    ...     sf.write(d / f"u{i}.wav", 0.1 * rng.standard_normal(16000), 16000)
+    >>> CutSet.from_cuts(Recording.from_file(d / f"u{i}.wav").to_cut() for i in range(3)).to_file(d / "cuts.jsonl.gz")
+    >>> _ = torch.manual_seed(0)
+    >>> model = {"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 16}}
+    >>> save_final_model(d / "final.pt", build_model(model, 80), {"model": model, "features": {"num_mel_bins": 80}})
+    >>> cfg = load_config(None, ["extract.device=cpu"])
+    >>> embed_cutset(d / "final.pt", d / "cuts.jsonl.gz", d / "emb", cfg, nj=2)
+    True
+    >>> ids, emb = read_embeddings(d / "emb" / NPZ_NAME)
+    >>> ids, emb.shape, sorted(p.name for p in (d / "emb").iterdir())  # the parts are merged and removed
+    (['u0', 'u1', 'u2'], (3, 16), ['embeddings.npz', 'xvector.ark', 'xvector.scp'])
+    >>> embed_cutset(d / "final.pt", d / "cuts.jsonl.gz", d / "emb", cfg)  # done already: skipped
+    False
 """
 from __future__ import annotations
 
@@ -25,7 +44,6 @@ from spkssl.embed.extract import (
     Embedder, ExtractionError, extract_cuts, logmel_stats_embedder, model_embedder, split_indices,
 )
 from spkssl.embed.io import NPZ_NAME, embeddings_done, read_embeddings, write_embeddings
-from spkssl.experiment import Experiment, System
 from spkssl.features.frontend import FeatureFrontend
 from spkssl.utils.device import resolve_device
 from spkssl.utils.logging import get_logger
@@ -144,21 +162,3 @@ def embed_cutset(model: str | Path | None, cuts_path: str | Path, out_dir: str |
     merge_parts(cuts_path, parts, out)
     shutil.rmtree(split)
     return True
-
-
-def embed_system(exp: Experiment, system: System, *, nj: int = 1, cmd: str | None = None,
-                 device: str | None = None, force: bool = False) -> None:
-    """Embed the experiment's training cuts (``inputs.embed_cuts``) and evaluation cuts with ``system``.
-
-    Raises:
-        ExtractionError: a trained system has no ``final.pt`` yet.
-        spkssl.experiment.ExperimentError: the stored features were made with other options.
-    """
-    exp.check_stored_features()
-    if system.model is not None and not system.model.is_file():
-        raise ExtractionError(f"{system.name} has no model {system.model}: train it first "
-                              f"(spkssl train --exp {exp.root} --round {system.name[len('round'):]})")
-    for cuts, out in ((exp.inputs.embed_cuts, system.train_embeddings), (exp.inputs.eval_cuts, system.eval_embeddings)):
-        log.info("embedding %s with %s into %s", cuts, system.name, out)
-        embed_cutset(system.model, cuts, out, exp.cfg, nj=nj, cmd=cmd, device=device, force=force,
-                     config_path=exp.config_path, overrides=exp.overrides)

@@ -16,8 +16,17 @@ Example:
     >>> import numpy as np
     >>> ext.extract(np.zeros(16000, dtype=np.float32), 16000).shape
     (100, 40)
-    >>> # feats = cut.compute_features(KnfFbank())           # on the fly
-    >>> # cuts = cuts.compute_and_store_features(KnfFbank(), "fbank/")  # stored
+    >>> import tempfile, pathlib, soundfile as sf
+    >>> from lhotse import CutSet, Recording
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> sf.write(d / "a.wav", 0.1 * np.random.default_rng(0).standard_normal(16000), 16000)
+    >>> cuts = CutSet.from_cuts([Recording.from_file(d / "a.wav").to_cut()])
+    >>> feats = cuts[0].compute_features(KnfFbank())  # on the fly
+    >>> feats.shape, feats.dtype
+    ((100, 80), dtype('float32'))
+    >>> stored = cuts.compute_and_store_features(KnfFbank(), d / "fbank")  # stored
+    >>> stored[0].features.type, stored[0].load_features().shape
+    ('knf-fbank', (100, 80))
     >>> TorchFbank(TorchFbankConfig(num_mel_bins=40)).extract(np.zeros(16000, dtype=np.float32), 16000).shape
     (100, 40)
 """

@@ -11,8 +11,30 @@
 a ``torch.save`` archive ``data.pkl``; anything else is read as ONNX).  Every engine
 embeds ``(id, waveform at engine.sampling_rate)`` pairs → ``[N, E]`` float32.
 
-Example:
-    >>> # engine = open_engine("exp/mini/round2/final.pt"); engine.embed_waves([("a", wave)])
+Example (an untrained tiny TDNN):
+    >>> import tempfile, torch
+    >>> from spkssl.models import build_model
+    >>> from spkssl.models.io import save_final_model
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = torch.manual_seed(0)
+    >>> tdnn = {"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 16}}
+    >>> cfg = {"model": tdnn, "features": {"num_mel_bins": 80}}
+    >>> save_final_model(d / "final.pt", build_model(cfg["model"], 80), cfg)
+    >>> model_kind(d / "final.pt")
+    'final'
+    >>> engine = open_engine(d / "final.pt")
+    >>> type(engine).__name__, engine.sampling_rate, embed_dim(engine)
+    ('FinalEngine', 16000, 16)
+    >>> rng = np.random.default_rng(0)
+    >>> waves = [Waveform(f"u{i}", 1.5, lambda: 0.1 * rng.standard_normal(24000).astype(np.float32)) for i in range(2)]
+    >>> emb = engine.embed_waves(waves)
+    >>> emb.shape, emb.dtype
+    ((2, 16), dtype('float32'))
+    >>> try:
+    ...     open_engine(d / "missing.pt")
+    ... except ModelKindError as exc:
+    ...     print(str(exc) == f"model file not found: {d / 'missing.pt'}")
+    True
 """
 from __future__ import annotations
 

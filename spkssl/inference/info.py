@@ -4,8 +4,24 @@ Reads the model file alone (``final.pt`` or an exported file's metadata) and, wh
 the model lies in its round's folder, that round's ``scores/*.json`` (EER and
 minDCF of each trial list and back-end) and ``verify.json`` (the thresholds it carries).
 
-Example:
-    >>> # print("\\n".join(format_info(model_info("exp/mini/round2/final.pt"))))
+Example (an untrained tiny TDNN saved as round 2 of an experiment, with nothing scored yet):
+    >>> import tempfile, torch
+    >>> from spkssl.models import build_model
+    >>> from spkssl.models.io import save_final_model
+    >>> path = Path(tempfile.mkdtemp()) / "round2" / "final.pt"
+    >>> path.parent.mkdir()
+    >>> tdnn = {"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 16}}
+    >>> cfg = {"model": tdnn, "features": {"num_mel_bins": 80}}
+    >>> save_final_model(path, build_model(cfg["model"], 80), cfg, extra={"objective": "classification", "epochs": 3})
+    >>> info = model_info(path)
+    >>> info["kind"], info["round"], info["model"]["embed_dim"], info["training"], info["runs"], info["verify"]
+    ('final', 2, 16, {'epochs': 3}, [], None)
+    >>> for line in format_info(info)[1:5]:  # after the file's own (temporary) path
+    ...     print(line)
+    objective:    classification, round 2
+    network:      tdnn (embed_dim 16, pooling stats, kwargs {'channels': 16})
+    features:     80 mel bins at 16000 Hz, CMN on, fbank backend knf
+    data:         not recorded
 """
 from __future__ import annotations
 

@@ -42,7 +42,8 @@ import numpy as np
 
 from spkssl.config import with_defaults
 from spkssl.inference.audio import AudioError, AudioItem, file_item, prepare_audio
-from spkssl.inference.backends import CosineBackend, FittedBackend
+from spkssl.scoring.base import Backend
+from spkssl.scoring.cosine import CosineBackend
 from spkssl.inference.engines import Engine, Waveform, embed_dim, open_engine
 from spkssl.inference.sidecar import Sidecar, read_verify_sidecar
 from spkssl.inference.vad import apply_vad
@@ -126,7 +127,7 @@ class SpeakerModel:
         return self.embed_items([file_item(path)])[0]
 
     # ------------------------------------------------------------------ scoring
-    def backend(self, name: str | None = None) -> FittedBackend:
+    def backend(self, name: str | None = None) -> Backend:
         """The scoring back-end ``name`` the model carries (None: its default; plain cosine without a sidecar)."""
         if self.sidecar is not None:
             return self.sidecar.backend(name)

@@ -6,18 +6,24 @@ for every back-end it scored, the sidecar stores
 - the **threshold**: the EER threshold (Kaldi ``compute-eer``'s) of the system's scores on
   its first validation list (``inputs.val_trials``: training speakers whose labels only
   measure, never the test list), with the list, its EER and trial count;
-- the back-end's **training statistics** (the training mean for cosine, the whitening mean
-  and transform, the AS-norm cohort, the LDA+PLDA model), fitted from the same embeddings and
-  labels the recipe scored with (named in its results), in ``verify.npz``.
+- the fitted **back-end** itself (the training mean for cosine, the whitening mean and
+  transform, the AS-norm cohort, the LDA+PLDA model): the object that scored the recipe's
+  lists, stored as its arrays in ``verify.npz``, so a model scores as the recipe did.
 
-Before writing, the stored back-end rescores the validation list and must give the
-recipe's scores (``scores/<list>.<backend>.score``) to their six printed decimals; the
-largest difference is recorded.  :func:`read_verify_sidecar` loads it again
-(``spkssl verify``, :meth:`spkssl.inference.model.SpeakerModel.verify`).
+:func:`read_verify_sidecar` loads it again (``spkssl verify``,
+:meth:`spkssl.inference.model.SpeakerModel.verify`).
 
 Example:
-    >>> # score_system(exp, exp.system("round2")) -> round2/verify.json, round2/verify.npz
-    >>> # read_verify_sidecar(Path("exp/mini/round2")).threshold("cosine")
+    >>> import tempfile
+    >>> from spkssl.scoring import fit_backend
+    >>> d = Path(tempfile.mkdtemp())
+    >>> cosine = fit_backend("cosine", None, {"mean_sub": False})
+    >>> val = {"backend": "cosine", "name": "val", "trials": "val.trials", "eer": 5.0, "num_trials": 10,
+    ...        "thresholds": {"eer_kaldi": 0.25}}
+    >>> write_verify_sidecar(d, "round1", "final.pt", [val], {"cosine": cosine}, {}, d / "none.npz").name
+    'verify.json'
+    >>> read_verify_sidecar(d).threshold("cosine")[0]
+    0.25
 """
 from __future__ import annotations
 
@@ -28,18 +34,17 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from spkssl.inference.backends import FittedBackend, backend_from_arrays, fit_backend
+from spkssl.scoring.backends import load_backend
+from spkssl.scoring.base import Backend
 from spkssl.utils.io import atomic_path, write_json_atomic
 from spkssl.utils.logging import get_logger
 
 log = get_logger(__name__)
 
-JSON_NAME = "verify.json"
-NPZ_NAME = "verify.npz"
+VERIFY_JSON = "verify.json"
+VERIFY_NPZ = "verify.npz"
 #: which threshold of :func:`spkssl.scoring.metrics.compute_metrics` a model carries
 THRESHOLD_KIND = "eer_kaldi"
-#: largest |stored back-end - recipe| score difference accepted (the score files print 6 decimals)
-REPRODUCE_TOLERANCE = 2e-6
 
 
 class SidecarError(ValueError):
@@ -52,14 +57,14 @@ class Sidecar:
 
     path: Path
     info: dict[str, Any]
-    backends: dict[str, FittedBackend] = field(default_factory=dict)
+    backends: dict[str, Backend] = field(default_factory=dict)
 
     @property
     def default_backend(self) -> str:
         """The first back-end of the recipe's ``score.backends`` that was stored."""
         return str(self.info["default_backend"])
 
-    def backend(self, name: str | None) -> FittedBackend:
+    def backend(self, name: str | None) -> Backend:
         """Back-end ``name`` (None: the default); the error lists the stored ones."""
         name = name or self.default_backend
         if name not in self.backends:
@@ -79,87 +84,50 @@ class Sidecar:
                             f"{name}) from {self.path}")
 
 
-def _fit_for(result: Mapping[str, Any], score_cfg: Mapping[str, Any]) -> FittedBackend:
-    """The back-end of one scoring result, fitted on the embeddings and labels that result names."""
-    from spkssl.embed.io import read_embeddings
-    from spkssl.scoring.io import read_utt2spk
-    from spkssl.scoring.system import labelled_subset
+def write_verify_sidecar(folder: Path, system: str, model: str, val_results: Sequence[Mapping[str, Any]],
+                         backends: Mapping[str, Backend], score_cfg: Mapping[str, Any],
+                         train_embeddings: Path) -> Path | None:
+    """Write ``<folder>/verify.{json,npz}``: the fitted ``backends`` and their thresholds on a validation list.
 
-    sources = result.get("sources") or {}
-    train_npz = Path(sources["train_embeddings"])
-    ids, emb = read_embeddings(train_npz)
-    utt2spk = None
-    if sources.get("train_utt2spk"):
-        labels = Path(sources["train_utt2spk"])
-        utt2spk = read_utt2spk(labels)
-        ids, emb = labelled_subset(ids, emb, utt2spk, labels, train_npz)
-    return fit_backend(result["backend"], ids, emb, utt2spk, score_cfg)
-
-
-def _reproduction_error(backend: FittedBackend, result: Mapping[str, Any], scores_dir: Path) -> float:
-    """Largest |stored back-end - recipe| score on the result's trial list."""
-    from spkssl.embed.io import read_embeddings
-    from spkssl.scoring.io import read_scored_trials
-    from spkssl.scoring.trials import read_trials
-
-    trials = read_trials(result["trials"])
-    ids, emb = read_embeddings(result["sources"]["embeddings"])
-    e_idx, t_idx = trials.index(ids)
-    ours = backend.score(emb, emb, e_idx, t_idx)
-    recipe, _ = read_scored_trials(scores_dir / f"{result['name']}.{result['backend']}.score", trials)
-    return float(np.max(np.abs(ours - recipe)))
-
-
-def write_verify_sidecar(exp: Any, system: Any, results: Sequence[Mapping[str, Any]]) -> Path | None:
-    """Write ``<system>/verify.{json,npz}`` from ``score_system``'s results (nothing for the baseline).
-
-    Returns the JSON's path, or None when the system has no model or no validation list was scored.
+    ``val_results`` are ``spkssl score``'s results of one validation list (one per
+    back-end); ``backends`` the very objects that scored them, stored as they are (no
+    refit).  Returns the JSON's path, or None when no validation list was scored.
     """
-    if system.model is None:
-        return None
-    val_names = list(exp.inputs.val_trials)
-    val = [r for r in results if val_names and r["name"] == val_names[0]]
+    val = [r for r in val_results if r["backend"] in backends]
     if not val:
-        log.info("%s: no validation list scored (inputs.val_trials), so no verify threshold", system.name)
+        log.info("%s: no validation list scored (inputs.val_trials), so no verify threshold", system)
         return None
-    score_cfg = exp.cfg["score"]
-    info: dict[str, Any] = {"system": system.name, "model": system.model.name, "threshold_kind": THRESHOLD_KIND,
-                            "default_backend": val[0]["backend"], "score": score_cfg, "backends": {}}
+    info: dict[str, Any] = {"system": system, "model": model, "threshold_kind": THRESHOLD_KIND,
+                            "default_backend": val[0]["backend"], "score": dict(score_cfg), "backends": {}}
     arrays: dict[str, np.ndarray] = {}
     for r in val:
-        backend = _fit_for(r, score_cfg)
-        error = _reproduction_error(backend, r, system.scores)
-        if error > REPRODUCE_TOLERANCE:
-            log.warning("%s %s: the stored back-end differs from the recipe's scores of %s by up to %.3g",
-                        system.name, r["backend"], r["name"], error)
         info["backends"][r["backend"]] = {
             "threshold": float(r["thresholds"][THRESHOLD_KIND]),
             "measured_on": {"name": r["name"], "trials": r["trials"], "eer": float(r["eer"]),
                             "num_trials": int(r["num_trials"])},
-            "sources": dict(r.get("sources") or {}), "max_score_difference": error,
+            "sources": dict(r.get("sources") or {}),
         }
-        arrays.update({f"{r['backend']}.{k}": v for k, v in backend.arrays().items()})
-    npz = system.dir / NPZ_NAME
-    _keep_earlier(system, info, arrays)
-    with atomic_path(npz) as tmp:
+        arrays.update({f"{r['backend']}.{k}": v for k, v in backends[r["backend"]].arrays().items()})
+    _keep_earlier(folder, train_embeddings, info, arrays)
+    with atomic_path(folder / VERIFY_NPZ) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, **arrays)
-    out = system.dir / JSON_NAME
+    out = folder / VERIFY_JSON
     write_json_atomic(out, info)
-    log.info("%s: verify thresholds (%s) in %s", system.name, ", ".join(
+    log.info("%s: verify thresholds (%s) in %s", system, ", ".join(
         f"{b} {v['threshold']:.4f}" for b, v in info["backends"].items()), out)
     return out
 
 
-def _keep_earlier(system: Any, info: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+def _keep_earlier(folder: Path, train_embeddings: Path, info: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
     """Keep the back-ends of an earlier sidecar that this scoring did not redo, unless the
     system's training embeddings are newer than it (then they are stale)."""
     try:
-        old = read_verify_sidecar(system.dir)
+        old = read_verify_sidecar(folder)
     except SidecarError:
         return
-    train = system.train_embeddings / "embeddings.npz"
-    if old is None or (train.is_file() and train.stat().st_mtime > old.path.with_name(NPZ_NAME).stat().st_mtime):
+    if old is None or (train_embeddings.is_file()
+                       and train_embeddings.stat().st_mtime > old.path.with_name(VERIFY_NPZ).stat().st_mtime):
         return
     for name, backend in old.backends.items():
         if name not in info["backends"]:
@@ -174,14 +142,14 @@ def read_verify_sidecar(folder_or_json: str | Path) -> Sidecar | None:
         SidecarError: a ``verify.json`` whose ``verify.npz`` is missing or lacks a back-end.
     """
     path = Path(folder_or_json)
-    path = path / JSON_NAME if path.is_dir() else path
+    path = path / VERIFY_JSON if path.is_dir() else path
     if not path.is_file():
         return None
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise SidecarError(f"{path}: not a verify.json: {exc}") from exc
-    npz = path.with_name(NPZ_NAME)
+    npz = path.with_name(VERIFY_NPZ)
     if not npz.is_file():
         raise SidecarError(f"{path}: its back-end statistics {npz} are missing (copy both files with the model)")
     backends = {}
@@ -191,5 +159,5 @@ def read_verify_sidecar(folder_or_json: str | Path) -> Sidecar | None:
             found = {k[len(prefix):]: data[k] for k in data.files if k.startswith(prefix)}
             if not found:
                 raise SidecarError(f"{npz}: no statistics of back-end '{name}' that {path} lists")
-            backends[name] = backend_from_arrays(name, found)
+            backends[name] = load_backend(name, found)
     return Sidecar(path, info, backends)

@@ -29,21 +29,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from spkssl.inference.audio import AudioError
+from spkssl.utils.registry import Registry
 
-#: ``infer.vad.name`` → ``detector(wave, rate, vad_cfg) -> keep mask over samples``
-VADS: dict[str, Callable[[np.ndarray, int, Mapping[str, Any]], np.ndarray]] = {}
-
-
-def register_vad(name: str) -> Callable:
-    """Decorator adding a detector to :data:`VADS`."""
-    def deco(fn: Callable) -> Callable:
-        VADS[name] = fn
-        return fn
-
-    return deco
-
-
-@register_vad("none")
 def _none(wave: np.ndarray, rate: int, cfg: Mapping[str, Any]) -> np.ndarray:
     return np.ones(wave.shape[0], dtype=bool)
 
@@ -79,7 +66,6 @@ def voiced_frames(log_energy: np.ndarray, cfg: Mapping[str, Any]) -> np.ndarray:
     return (above[hi] - above[lo]) >= (hi - lo) * float(cfg["proportion_threshold"])
 
 
-@register_vad("energy")
 def _energy(wave: np.ndarray, rate: int, cfg: Mapping[str, Any]) -> np.ndarray:
     energy, shift = frame_log_energy(wave, rate)
     voiced = voiced_frames(energy, cfg)
@@ -87,7 +73,6 @@ def _energy(wave: np.ndarray, rate: int, cfg: Mapping[str, Any]) -> np.ndarray:
     return np.pad(keep, (0, wave.shape[0] - keep.size), constant_values=bool(voiced[-1]) if voiced.size else False)
 
 
-@register_vad("silero")
 def _silero(wave: np.ndarray, rate: int, cfg: Mapping[str, Any]) -> np.ndarray:
     try:
         import torch
@@ -113,6 +98,11 @@ def _silero_model(load: Callable[[], Any]) -> Any:
     return _SILERO[0]
 
 
+#: ``infer.vad.name`` → ``detector(wave, rate, vad_cfg) -> keep mask over samples``
+VADS: Registry[Callable[[np.ndarray, int, Mapping[str, Any]], np.ndarray]] = Registry(
+    "infer.vad.name", {"none": _none, "energy": _energy, "silero": _silero})
+
+
 def apply_vad(wave: np.ndarray, rate: int, cfg: Mapping[str, Any], where: str) -> np.ndarray:
     """The voiced samples of ``wave`` under detector ``cfg["name"]`` (the ``infer.vad`` section).
 
@@ -120,9 +110,11 @@ def apply_vad(wave: np.ndarray, rate: int, cfg: Mapping[str, Any], where: str) -
         AudioError: an unknown detector, or nothing voiced (naming ``where``).
     """
     name = cfg["name"]
-    if name not in VADS:
-        raise AudioError(f"unknown infer.vad.name '{name}'; known: {sorted(VADS)}")
-    keep = VADS[name](wave, rate, cfg)
+    try:
+        detector = VADS[name]
+    except ValueError as exc:
+        raise AudioError(str(exc)) from None
+    keep = detector(wave, rate, cfg)
     kept = wave if keep.all() else wave[keep]
     if kept.size == 0:
         raise AudioError(f"{where}: no speech left after {name} VAD ({wave.shape[0] / rate:.2f} s of audio; "

@@ -10,7 +10,7 @@ false-reject rates at the model's threshold, beside the EER.
 Example:
     >>> import numpy as np
     >>> from spkssl.scoring.trials import Trials
-    >>> from spkssl.inference.backends import CosineBackend
+    >>> from spkssl.scoring.cosine import CosineBackend
     >>> ids = ["a1", "a2", "b1"]
     >>> emb = np.array([[1, 0], [1, 0.2], [0, 1]], dtype=np.float32)
     >>> trials = Trials("t", ["A", "A"], ["a2", "b1"], np.array([True, False]))
@@ -26,7 +26,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from spkssl.inference.backends import FittedBackend
+from spkssl.scoring.base import Backend
 from spkssl.scoring.trials import Trials, TrialsError
 from spkssl.utils.io import atomic_path
 
@@ -97,7 +97,7 @@ class VerifyResult:
         return float((~self.accept[tar]).mean()) if tar.any() else 0.0
 
 
-def verify_trials(trials: Trials, ids: Sequence[str], emb: np.ndarray, backend: FittedBackend,
+def verify_trials(trials: Trials, ids: Sequence[str], emb: np.ndarray, backend: Backend,
                   threshold: float | None, spk2utt: Mapping[str, Sequence[str]] | None = None,
                   p_targets: Sequence[float] = (0.01, 0.05), where: str = "spk2utt") -> VerifyResult:
     """Score every trial (enrolment by speaker mean when ``spk2utt`` is given) and decide at ``threshold``."""

@@ -24,7 +24,7 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import torch.nn as nn
 
@@ -33,6 +33,7 @@ from spkssl.losses.dino import DINOLoss
 from spkssl.losses.gates import LossGate, build_gate
 from spkssl.losses.margin import AAMSoftmax, MarginHead, SoftmaxLoss, SubCenterAAM
 from spkssl.losses.ntxent import NTXentLoss
+from spkssl.utils.registry import Registry
 
 __all__ = [
     "AAMSoftmax",
@@ -48,8 +49,22 @@ __all__ = [
     "build_gate",
 ]
 
-CONTRASTIVE = ("ntxent",)
-CLASSIFICATION = ("aam", "softmax", "subcenter_aam")
+def _aam_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(margin=float(cfg["margin"]), scale=float(cfg["scale"]),
+                margin_warmup_epochs=float(cfg["margin_warmup_epochs"]), easy_margin=bool(cfg["easy_margin"]))
+
+
+#: ``loss.contrastive.name`` → ``(loss.contrastive section) -> loss``
+CONTRASTIVE: Registry[Callable[[Mapping[str, Any]], nn.Module]] = Registry("contrastive loss", {
+    "ntxent": lambda cfg: NTXentLoss(temperature=float(cfg["temperature"])),
+})
+
+#: ``loss.classification.name`` → ``(loss.classification section, embed_dim, num_classes) -> head + loss``
+CLASSIFICATION: Registry[Callable[[Mapping[str, Any], int, int], MarginHead]] = Registry("classification loss", {
+    "aam": lambda cfg, dim, n: AAMSoftmax(dim, n, **_aam_options(cfg)),
+    "softmax": lambda cfg, dim, n: SoftmaxLoss(dim, n),
+    "subcenter_aam": lambda cfg, dim, n: SubCenterAAM(dim, n, int(cfg["subcenters"]), **_aam_options(cfg)),
+})
 
 
 def build_contrastive_loss(cfg: Mapping[str, Any]) -> nn.Module:
@@ -58,10 +73,7 @@ def build_contrastive_loss(cfg: Mapping[str, Any]) -> nn.Module:
     ``cfg`` is a (partial) ``loss.contrastive`` section; missing keys take the package defaults.
     """
     cfg = with_defaults("loss", {"contrastive": cfg})["contrastive"]
-    name = cfg["name"]
-    if name == "ntxent":
-        return NTXentLoss(temperature=float(cfg["temperature"]))
-    raise ValueError(f"unknown contrastive loss '{name}'; known: {list(CONTRASTIVE)}")
+    return CONTRASTIVE[cfg["name"]](cfg)
 
 
 def build_classification_loss(cfg: Mapping[str, Any], embed_dim: int, num_classes: int) -> MarginHead:
@@ -74,16 +86,7 @@ def build_classification_loss(cfg: Mapping[str, Any], embed_dim: int, num_classe
     if num_classes < 2:
         raise ValueError(f"a classification loss needs at least 2 classes, got {num_classes}")
     cfg = with_defaults("loss", {"classification": cfg})["classification"]
-    name = cfg["name"]
-    if name == "softmax":
-        return SoftmaxLoss(embed_dim, num_classes)
-    if name not in CLASSIFICATION:
-        raise ValueError(f"unknown classification loss '{name}'; known: {list(CLASSIFICATION)}")
-    aam = dict(margin=float(cfg["margin"]), scale=float(cfg["scale"]),
-               margin_warmup_epochs=float(cfg["margin_warmup_epochs"]), easy_margin=bool(cfg["easy_margin"]))
-    if name == "subcenter_aam":
-        return SubCenterAAM(embed_dim, num_classes, int(cfg["subcenters"]), **aam)
-    return AAMSoftmax(embed_dim, num_classes, **aam)
+    return CLASSIFICATION[cfg["name"]](cfg, embed_dim, num_classes)
 
 
 def build_dino_loss(cfg: Mapping[str, Any], embed_dim: int, epochs: int) -> DINOLoss:

@@ -44,6 +44,7 @@ import torch
 
 from spkssl.utils.collective import all_gather_1d, all_sum, own_share
 from spkssl.utils.logging import get_logger
+from spkssl.utils.registry import Registry
 
 log = get_logger(__name__)
 
@@ -255,7 +256,9 @@ class DynamicLossGate(LossGate):
         self.epoch_losses = [state["epoch_losses"].float().cpu()] if own_share() else []
 
 
-GATES: dict[str, type[LossGate]] = {g.name: g for g in (LossGate, LossGatedLearning, DynamicLossGate)}
+#: ``loss.classification.gate`` → gate class
+GATES: Registry[type[LossGate]] = Registry("loss.classification.gate",
+                                           {g.name: g for g in (LossGate, LossGatedLearning, DynamicLossGate)})
 
 
 def build_gate(cfg: Mapping[str, Any]) -> LossGate:
@@ -263,7 +266,4 @@ def build_gate(cfg: Mapping[str, Any]) -> LossGate:
     from spkssl.config import with_defaults
 
     cfg = with_defaults("loss", {"classification": dict(cfg)})["classification"]
-    name = cfg["gate"]
-    if name not in GATES:
-        raise ValueError(f"unknown loss.classification.gate '{name}'; known: {sorted(GATES)}")
-    return GATES[name](cfg)
+    return GATES[cfg["gate"]](cfg)

@@ -1,7 +1,7 @@
 """Speaker-embedding networks behind a small registry.
 
-A config names a model; adding one means one new module that calls
-:func:`register_model` and one import line below.
+A config names a model; adding one means one new module with its ``nn.Module``
+and one entry in :data:`MODELS`.
 
 Every model maps features ``(batch, frames, feat_dim)`` to embeddings
 ``(batch, embed_dim)`` and exposes ``embed_dim``.
@@ -19,20 +19,13 @@ from typing import Any, Callable, Mapping
 import torch.nn as nn
 
 from spkssl.config import with_defaults
+from spkssl.models.ecapa import ECAPA
+from spkssl.models.resnet import ResNet34
+from spkssl.models.tdnn import TDNN
+from spkssl.utils.registry import Registry
 
-MODELS: dict[str, Callable[..., nn.Module]] = {}
-
-
-def register_model(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
-    """Class decorator adding a model constructor to the registry under ``name``."""
-
-    def deco(cls: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        if name in MODELS:
-            raise ValueError(f"model '{name}' registered twice")
-        MODELS[name] = cls
-        return cls
-
-    return deco
+#: ``model.name`` → constructor ``(feat_dim=, embed_dim=, pooling=, **model.kwargs)``
+MODELS: Registry[Callable[..., nn.Module]] = Registry("model", {"tdnn": TDNN, "ecapa": ECAPA, "resnet34": ResNet34})
 
 
 def build_model(model_cfg: Mapping[str, Any], feat_dim: int) -> nn.Module:
@@ -44,11 +37,10 @@ def build_model(model_cfg: Mapping[str, Any], feat_dim: int) -> nn.Module:
     """
     model_cfg = with_defaults("model", model_cfg)
     name = model_cfg["name"]
-    if name not in MODELS:
-        raise ValueError(f"unknown model '{name}'; known: {sorted(MODELS)}")
+    build = MODELS[name]
     kwargs = dict(model_cfg["kwargs"] or {})
     try:
-        return MODELS[name](
+        return build(
             feat_dim=feat_dim,
             embed_dim=int(model_cfg["embed_dim"]),
             pooling=model_cfg["pooling"],
@@ -56,7 +48,3 @@ def build_model(model_cfg: Mapping[str, Any], feat_dim: int) -> nn.Module:
         )
     except TypeError as exc:
         raise ValueError(f"bad options for model '{name}' ({kwargs}): {exc}") from exc
-
-
-# Model modules register themselves on import.
-from spkssl.models import ecapa, resnet, tdnn  # noqa: E402,F401

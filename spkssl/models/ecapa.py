@@ -18,7 +18,6 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from spkssl.models import register_model
 from spkssl.models.pooling import EmbeddingHead, build_pooling
 
 
@@ -81,7 +80,6 @@ class SERes2Block(nn.Module):
         return x + self.body(x)
 
 
-@register_model("ecapa")
 class ECAPA(nn.Module):
     """ECAPA-TDNN: ``(B, T, feat_dim)`` fbank → ``(B, embed_dim)``.
 

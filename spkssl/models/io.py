@@ -28,6 +28,7 @@ import torch.nn as nn
 
 from spkssl.models import build_model
 from spkssl.utils.io import atomic_path
+from spkssl.version import __version__
 
 
 class ModelFileError(RuntimeError):
@@ -52,8 +53,6 @@ def build_info() -> dict[str, Any]:
     >>> sorted(build_info())
     ['git_commit', 'version']
     """
-    from spkssl import __version__
-
     root = Path(__file__).resolve().parents[2]
     commit = None
     try:

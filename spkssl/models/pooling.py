@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-POOLINGS = ("stats", "attentive")
+from spkssl.utils.registry import Registry
 
 
 def _weighted_stats(x: torch.Tensor, w: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
@@ -100,18 +100,20 @@ class AttentiveStatsPooling(nn.Module):
         return torch.cat([mean, std], dim=1)
 
 
+#: ``model.pooling`` → pooling layer ``(in_dim, **options)``
+POOLINGS: Registry[type[nn.Module]] = Registry("pooling", {"stats": StatsPooling, "attentive": AttentiveStatsPooling})
+
+
 def build_pooling(name: str, in_dim: int, **kwargs: object) -> nn.Module:
     """Pooling layer ``name`` (one of :data:`POOLINGS`) over ``in_dim`` channels.
 
     The returned module has ``out_dim`` (always ``2 * in_dim``).
     """
-    if name == "stats":
-        if kwargs:
-            raise ValueError(f"stats pooling takes no options, got {sorted(kwargs)}")
-        return StatsPooling(in_dim)
-    if name == "attentive":
-        return AttentiveStatsPooling(in_dim, **kwargs)  # type: ignore[arg-type]
-    raise ValueError(f"unknown pooling '{name}'; known: {list(POOLINGS)}")
+    cls = POOLINGS[name]
+    try:
+        return cls(in_dim, **kwargs)
+    except TypeError as exc:
+        raise ValueError(f"bad options for {name} pooling ({sorted(kwargs)}): {exc}") from None
 
 
 class EmbeddingHead(nn.Module):

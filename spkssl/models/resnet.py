@@ -21,7 +21,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from spkssl.models import register_model
 from spkssl.models.pooling import EmbeddingHead, build_pooling
 
 
@@ -46,7 +45,6 @@ class BasicBlock(nn.Module):
         return F.relu(out + self.shortcut(x))
 
 
-@register_model("resnet34")
 class ResNet34(nn.Module):
     """Thin ResNet-34: ``(B, T, feat_dim)`` fbank → ``(B, embed_dim)``.
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from spkssl.models import register_model
 from spkssl.models.pooling import EmbeddingHead, build_pooling
 
 
@@ -28,7 +27,6 @@ def _frame_layer(cin: int, cout: int, kernel: int, dilation: int) -> nn.Sequenti
     )
 
 
-@register_model("tdnn")
 class TDNN(nn.Module):
     """x-vector TDNN: ``(B, T, feat_dim)`` fbank → ``(B, embed_dim)``.
 

@@ -24,7 +24,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from spkssl.scoring.cosine import pair_dot, prepare
+from spkssl.scoring.base import Backend, array_or_none, optional_array
+from spkssl.scoring.cosine import pair_dot, prepare, training_mean
 
 CHUNK = 4096  # utterances per cohort matrix product
 
@@ -86,3 +87,49 @@ def asnorm_scores(
     mu_e, sd_e = cohort_stats(a[ue], coh, top_n)
     mu_t, sd_t = cohort_stats(b[ut], coh, top_n)
     return 0.5 * ((raw - mu_e[e_inv]) / sd_e[e_inv] + (raw - mu_t[t_inv]) / sd_t[t_inv])
+
+
+class AsnormBackend(Backend):
+    """Back-end ``asnorm``: AS-norm'ed cosine against a cohort of training embeddings or speaker means."""
+
+    name = "asnorm"
+
+    def __init__(self, cohort: np.ndarray, top_n: int, mean: np.ndarray | None, kind: str = "utterances"):
+        self.cohort, self.top_n, self.mean, self.kind = cohort, top_n, mean, kind
+
+    @staticmethod
+    def uses_labels(cfg):
+        return cfg["asnorm"]["cohort"] == "speakers"
+
+    @classmethod
+    def fit(cls, train, cfg):
+        if train is None:
+            raise ValueError("back-end 'asnorm' needs training embeddings (--train-embeddings)")
+        a = cfg["asnorm"]
+        if train.utt2spk is not None:
+            train.labels_of("asnorm")  # every cohort utterance has a speaker
+        if a["cohort"] == "speakers":
+            if train.utt2spk is None:
+                raise ValueError("asnorm.cohort=speakers needs --train-utt2spk")
+            cohort = speaker_cohort(train.emb, train.ids, dict(train.utt2spk))
+        elif a["cohort"] == "utterances":
+            cohort = np.asarray(train.emb)
+        else:
+            raise ValueError(f"asnorm.cohort must be 'utterances' or 'speakers', got {a['cohort']!r}")
+        return cls(cohort.astype(np.float32), int(a["top_n"]), training_mean(train, cfg), a["cohort"])
+
+    def score(self, enroll, test, e_idx, t_idx):
+        return asnorm_scores(enroll, test, e_idx, t_idx, self.cohort, self.top_n, self.mean)
+
+    def arrays(self):
+        return {"cohort": self.cohort, "top_n": np.asarray(self.top_n), "mean": optional_array(self.mean),
+                "kind": np.asarray(self.kind)}
+
+    @classmethod
+    def from_arrays(cls, arrays):
+        kind = str(arrays["kind"]) if "kind" in arrays else "utterances"
+        return cls(arrays["cohort"], int(arrays["top_n"]), array_or_none(arrays["mean"]), kind)
+
+    def describe(self):
+        return {"mean_sub": self.mean is not None, "cohort": self.kind, "cohort_size": int(self.cohort.shape[0]),
+                "top_n": self.top_n}

@@ -11,7 +11,14 @@ Example:
 """
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 import numpy as np
+
+from spkssl.scoring.base import Backend, TrainingSet, array_or_none, optional_array
+from spkssl.utils.logging import get_logger
+
+log = get_logger(__name__)
 
 CHUNK = 65536  # trials per chunk: bounds the memory of the gathered rows
 
@@ -57,3 +64,46 @@ def cosine_scores(
     a = prepare(enroll, mean)
     b = a if test is enroll else prepare(test, mean)
     return pair_dot(a, b, e_idx, t_idx)
+
+
+def training_mean(train: TrainingSet | None, cfg: Mapping[str, Any]) -> np.ndarray | None:
+    """The mean that cosine-like back-ends subtract: the training embeddings' with ``score.mean_sub``, else None."""
+    if not cfg["mean_sub"]:
+        return None
+    if train is None:
+        log.warning("mean_sub is on but no training embeddings were given: scoring without it")
+        return None
+    return np.asarray(train.emb).mean(axis=0)
+
+
+class CosineBackend(Backend):
+    """Back-end ``cosine``: cosine of length-normalised embeddings after subtracting the training mean.
+
+    >>> import numpy as np
+    >>> b = CosineBackend.fit(TrainingSet(["a", "b"], np.array([[1.0, 0.0], [3.0, 0.0]])), {"mean_sub": True})
+    >>> b.mean.tolist(), b.describe()
+    ([2.0, 0.0], {'mean_sub': True})
+    """
+
+    name = "cosine"
+    needs_training = False
+
+    def __init__(self, mean: np.ndarray | None):
+        self.mean = mean
+
+    @classmethod
+    def fit(cls, train, cfg):
+        return cls(training_mean(train, cfg))
+
+    def score(self, enroll, test, e_idx, t_idx):
+        return cosine_scores(enroll, test, e_idx, t_idx, self.mean)
+
+    def arrays(self):
+        return {"mean": optional_array(self.mean)}
+
+    @classmethod
+    def from_arrays(cls, arrays):
+        return cls(array_or_none(arrays["mean"]))
+
+    def describe(self):
+        return {"mean_sub": self.mean is not None}

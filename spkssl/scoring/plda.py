@@ -32,8 +32,8 @@ from typing import Sequence
 import numpy as np
 import scipy.linalg
 
+from spkssl.scoring.base import Backend
 from spkssl.scoring.cosine import pair_dot
-from spkssl.utils.io import atomic_path
 from spkssl.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -103,14 +103,31 @@ def train_two_cov(x: np.ndarray, labels: np.ndarray, iterations: int = 10) -> tu
 
 
 @dataclass
-class PldaBackend:
-    """A trained LDA+PLDA back-end; ``score`` gives LLRs for index-paired trials."""
+class PldaBackend(Backend):
+    """Back-end ``plda``: a trained LDA+PLDA; ``score`` gives LLRs for index-paired trials."""
 
     mean: np.ndarray       # [E] training mean, subtracted first
     lda: np.ndarray        # [E, D] LDA projection
     plda_mean: np.ndarray  # [D] speaker mean of the PLDA model
     transform: np.ndarray  # [D, D] V: V^T W V = I, V^T B V = diag(psi)
     psi: np.ndarray        # [D] between-class variances in that basis
+    iterations: int = 0    # what it was trained with, for reports
+    num_train: int = 0
+    num_speakers: int = 0
+
+    name = "plda"
+    writes_model = True
+
+    @staticmethod
+    def uses_labels(cfg):
+        return True
+
+    @classmethod
+    def fit(cls, train, cfg):
+        if train is None:
+            raise ValueError("back-end 'plda' needs training embeddings (--train-embeddings)")
+        p = cfg["plda"]
+        return cls.train(train.emb, train.labels_of("plda"), int(p["lda_dim"]), int(p["iterations"]))
 
     @classmethod
     def train(
@@ -139,7 +156,7 @@ class PldaBackend:
         mu, b, w = train_two_cov(z, labels, iterations)
         v, psi = _diagonalise(b, w)
         log.info("trained LDA(%d->%d)+PLDA on %d embeddings of %d speakers", x.shape[1], dim, x.shape[0], counts.size)
-        return cls(mean, lda, mu, v, psi)
+        return cls(mean, lda, mu, v, psi, int(iterations), int(x.shape[0]), int(counts.size))
 
     def project(self, x: np.ndarray) -> np.ndarray:
         """Embeddings → the PLDA basis (mean-sub, LDA, length norm, centre, diagonalise)."""
@@ -162,15 +179,20 @@ class PldaBackend:
         cross = pair_dot(a * beta, b, e_idx, t_idx)
         return const + qa[e_idx] + qb[t_idx] + cross
 
-    def save(self, path: str | Path) -> None:
-        """Write the back-end as ``.npz`` atomically."""
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as f:
-                np.savez(f, mean=self.mean, lda=self.lda, plda_mean=self.plda_mean,
-                         transform=self.transform, psi=self.psi)
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"mean": self.mean, "lda": self.lda, "plda_mean": self.plda_mean, "transform": self.transform,
+                "psi": self.psi}
+
+    @classmethod
+    def from_arrays(cls, arrays) -> "PldaBackend":
+        return cls(*(np.asarray(arrays[k]) for k in ("mean", "lda", "plda_mean", "transform", "psi")))
+
+    def describe(self):
+        return {"mean_sub": False, "lda_dim": int(self.lda.shape[1]), "iterations": self.iterations,
+                "num_train": self.num_train, "num_speakers": self.num_speakers}
 
     @classmethod
     def load(cls, path: str | Path) -> "PldaBackend":
         """Read a back-end written by :meth:`save`."""
         with np.load(path) as d:
-            return cls(d["mean"], d["lda"], d["plda_mean"], d["transform"], d["psi"])
+            return cls.from_arrays(d)

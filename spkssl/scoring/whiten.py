@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spkssl.scoring.cosine import l2_normalize
+from spkssl.scoring.base import Backend
+from spkssl.scoring.cosine import l2_normalize, pair_dot
 
 
 @dataclass(frozen=True)
@@ -55,3 +56,35 @@ class Whitening:
         """Whitened ``x`` ``[N, E]``, length-normalised again unless ``unit`` is False."""
         y = (l2_normalize(x) - self.mean) @ self.transform
         return l2_normalize(y) if unit else y
+
+
+class WhitenBackend(Backend):
+    """Back-end ``whiten``: cosine after :class:`Whitening` by the training embeddings (no labels)."""
+
+    name = "whiten"
+
+    def __init__(self, whitening: Whitening, num_train: int = 0, floor: float = 0.0):
+        self.whitening, self.num_train, self.floor = whitening, num_train, floor
+
+    @classmethod
+    def fit(cls, train, cfg):
+        if train is None:
+            raise ValueError("back-end 'whiten' needs training embeddings (--train-embeddings)")
+        floor = float(cfg["whiten"]["floor"])
+        return cls(Whitening.fit(train.emb, floor), int(np.asarray(train.emb).shape[0]), floor)
+
+    def score(self, enroll, test, e_idx, t_idx):
+        a = self.whitening.apply(enroll)  # unit rows already: a dot product is their cosine
+        return pair_dot(a, a if test is enroll else self.whitening.apply(test), e_idx, t_idx)
+
+    def arrays(self):
+        return {"mean": self.whitening.mean, "transform": self.whitening.transform,
+                "num_train": np.asarray(self.num_train), "floor": np.asarray(self.floor)}
+
+    @classmethod
+    def from_arrays(cls, arrays):
+        return cls(Whitening(arrays["mean"], arrays["transform"]), int(arrays.get("num_train", 0)),
+                   float(arrays.get("floor", 0.0)))
+
+    def describe(self):
+        return {"mean_sub": False, "num_train": self.num_train, "floor": self.floor}

@@ -13,9 +13,27 @@ of a cut is read in one of three ways, all giving exactly
 * **whole file** otherwise (compressed formats without cheap seeking, pipes,
   multi-source recordings): Lhotse decodes the cut, then it is cropped.
 
-Example:
-    >>> # audio = TrainingAudio.from_file("data/manifests/train_cuts.jsonl.gz", 16000, preload_mb=2048)
-    >>> # seg = audio.crop(17, 32000, np.random.default_rng(0))
+Example (two WAV cuts of 2 s and 0.5 s; a crop longer than a cut loops it, as :func:`fit_length` does):
+    >>> import tempfile, pathlib, soundfile as sf
+    >>> from lhotse import CutSet, Recording
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> rng = np.random.default_rng(0)
+    >>> for name, seconds in (("a", 2.0), ("b", 0.5)):
+    ...     sf.write(d / f"{name}.wav", 0.1 * rng.standard_normal(int(seconds * 16000)), 16000)
+    >>> cuts = CutSet.from_cuts(Recording.from_file(d / f"{name}.wav").to_cut() for name in "ab")
+    >>> cuts.to_file(d / "cuts.jsonl.gz")
+    >>> audio = TrainingAudio.from_file(d / "cuts.jsonl.gz", 16000)
+    >>> len(audio), audio.num_direct, audio.lengths.tolist(), audio.in_memory
+    (2, 2, [32000, 8000], False)
+    >>> crop = audio.crop(0, 16000, np.random.default_rng(1))  # reads only these 16000 samples
+    >>> crop.shape, np.array_equal(crop, fit_length(load_cut_audio(cuts[0]), 16000, np.random.default_rng(1)))
+    ((16000,), True)
+    >>> audio.preload(max_mb=1.0), audio.in_memory  # 2.5 s of float32 fits in 1 MiB
+    (True, True)
+    >>> np.array_equal(audio.crop(0, 16000, np.random.default_rng(1)), crop)
+    True
+    >>> audio.crop(1, 16000, np.random.default_rng(1)).shape  # the 0.5 s cut, looped to 1 s
+    (16000,)
 """
 from __future__ import annotations
 

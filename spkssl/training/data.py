@@ -16,9 +16,21 @@ augmentation, crop, augmentation, ... so results do not depend on which worker
 computes them, and they are the crops and draws of the per-segment path this
 replaced.
 
-Example:
-    >>> # ds = SegmentDataset(TrainingAudio.from_file("cuts.jsonl.gz", 16000), cfg, augmentor, per_item=2)
-    >>> # batch = collate_segments([ds[(0, 1)], ds[(1, 2)]]); batch.wave.shape -> torch.Size([4, 32000])
+Example (two crops of 1 s per item from two noise WAVs, no augmentation):
+    >>> import tempfile, soundfile as sf
+    >>> from lhotse import Recording
+    >>> d = Path(tempfile.mkdtemp())
+    >>> rng = np.random.default_rng(0)
+    >>> for name in "ab":
+    ...     sf.write(d / f"{name}.wav", 0.1 * rng.standard_normal(24000), 16000)
+    >>> audio = TrainingAudio([Recording.from_file(d / f"{name}.wav").to_cut() for name in "ab"], 16000)
+    >>> cfg = {"features": {"sampling_rate": 16000}, "train": {"segment_seconds": 1.0}}
+    >>> ds = SegmentDataset(audio, SegmentMaker(cfg, None, per_item=2), seed=1234, labels=np.array([0, 1]))
+    >>> batch = collate_segments([ds[(0, 1)], ds[(1, 2)]])
+    >>> batch.wave.shape, batch.per_item, batch.labels.tolist(), batch.draws is None
+    (torch.Size([4, 16000]), 2, [0, 1], True)
+    >>> torch.equal(collate_segments([ds[(0, 1)]]).wave, batch.wave[:2])  # an item depends on its seeds only
+    True
 """
 from __future__ import annotations
 

@@ -13,9 +13,11 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import torch
+
+from spkssl.utils.registry import Registry
 
 
 def param_groups(params: Iterable[torch.nn.Parameter], weight_decay: float,
@@ -33,16 +35,25 @@ def param_groups(params: Iterable[torch.nn.Parameter], weight_decay: float,
             {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0}]
 
 
+#: ``train.optimizer`` → ``(param groups, train section) -> optimizer``
+OPTIMIZERS: Registry[Callable[[list, Mapping[str, Any]], torch.optim.Optimizer]] = Registry("train.optimizer", {
+    "adamw": lambda groups, cfg: torch.optim.AdamW(groups, lr=float(cfg["lr"]), weight_decay=float(cfg["weight_decay"])),
+    "sgd": lambda groups, cfg: torch.optim.SGD(groups, lr=float(cfg["lr"]), momentum=float(cfg["momentum"]),
+                                               weight_decay=float(cfg["weight_decay"]), nesterov=True),
+})
+
+#: ``train.scheduler`` → learning rate at ``(progress in [0, 1], peak, floor)`` after the warm-up
+SCHEDULES: Registry[Callable[[float, float, float], float]] = Registry("train.scheduler", {
+    "constant": lambda progress, peak, floor: peak,
+    "cosine": lambda progress, peak, floor: floor + 0.5 * (peak - floor) * (1.0 + math.cos(math.pi * progress)),
+    "exponential": lambda progress, peak, floor: peak * (floor / peak) ** progress,
+})
+
+
 def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: Mapping[str, Any]) -> torch.optim.Optimizer:
     """AdamW or SGD (Nesterov momentum) from the ``train`` section (``decay_norms_and_biases``: see :func:`param_groups`)."""
-    name = str(cfg["optimizer"]).lower()
-    lr, wd = float(cfg["lr"]), float(cfg["weight_decay"])
-    groups = param_groups(params, wd, bool(cfg.get("decay_norms_and_biases", True)))
-    if name == "adamw":
-        return torch.optim.AdamW(groups, lr=lr, weight_decay=wd)
-    if name == "sgd":
-        return torch.optim.SGD(groups, lr=lr, momentum=float(cfg["momentum"]), weight_decay=wd, nesterov=True)
-    raise ValueError(f"unknown train.optimizer '{cfg['optimizer']}'; use adamw or sgd")
+    build = OPTIMIZERS[str(cfg["optimizer"]).lower()]
+    return build(param_groups(params, float(cfg["weight_decay"]), bool(cfg.get("decay_norms_and_biases", True))), cfg)
 
 
 def lr_at(step: int, cfg: Mapping[str, Any], steps_per_epoch: int, epochs: int) -> float:
@@ -51,18 +62,12 @@ def lr_at(step: int, cfg: Mapping[str, Any], steps_per_epoch: int, epochs: int) 
     total = max(1, int(steps_per_epoch) * int(epochs))
     warm = int(round(float(cfg["warmup_epochs"]) * steps_per_epoch))
     kind = str(cfg["scheduler"]).lower()
-    if kind not in ("constant", "cosine", "exponential"):
-        raise ValueError(f"unknown train.scheduler '{cfg['scheduler']}'; use cosine, exponential or constant")
+    schedule = SCHEDULES[kind]
     if kind == "exponential" and floor <= 0:
         raise ValueError("train.min_lr must be > 0 for the exponential scheduler")
     if warm > 0 and step < warm:
         return peak * (step + 1) / warm
-    progress = min(1.0, (step - warm) / max(1, total - warm))
-    if kind == "constant":
-        return peak
-    if kind == "cosine":
-        return floor + 0.5 * (peak - floor) * (1.0 + math.cos(math.pi * progress))
-    return peak * (floor / peak) ** progress
+    return schedule(min(1.0, (step - warm) / max(1, total - warm)), peak, floor)
 
 
 def build_scheduler(

@@ -14,9 +14,32 @@ Both give the trainer the same things: the speakers (for the objective's labels)
 dataset of :class:`~spkssl.training.data.SegmentMaker` items, a sampler-like position
 (``set_epoch``, ``state_dict``, ``len``) and a DataLoader.
 
-Example:
-    >>> # source = open_source(cfg, "data/manifests/train_cuts.jsonl.gz", None, need_speakers=False)
-    >>> # dataset = source.dataset(objective.make_item, objective.labels(source.speakers), seed=1234)
+Example (four 1.5 s noise WAVs, batches of two items of two 1 s crops; then the same cuts as shards):
+    >>> import tempfile, soundfile as sf
+    >>> from lhotse import CutSet, Recording
+    >>> from spkssl.config import load_config
+    >>> from spkssl.data.shar import export_shar
+    >>> from spkssl.training.data import collate_segments
+    >>> d = Path(tempfile.mkdtemp())
+    >>> rng = np.random.default_rng(0)
+    >>> for i in range(4):
+    ...     sf.write(d / f"u{i}.wav", 0.1 * rng.standard_normal(24000), 16000)
+    >>> CutSet.from_cuts(Recording.from_file(d / f"u{i}.wav").to_cut() for i in range(4)).to_file(d / "cuts.jsonl.gz")
+    >>> cfg = load_config(None, ["train.batch_size=2", "train.segment_seconds=1.0", "train.num_workers=0"])
+    >>> source = open_source(cfg, d / "cuts.jsonl.gz", None, need_speakers=False)
+    >>> type(source).__name__, source.num_cuts, source.speakers
+    ('RandomAccessSource', 4, None)
+    >>> dataset = source.dataset(SegmentMaker(cfg, None, per_item=2), labels=None)
+    >>> [b.wave.shape for b in source.loader(collate_segments, pin_memory=False)], len(source.sampler)
+    ([torch.Size([4, 16000]), torch.Size([4, 16000])], 2)
+    >>> _ = export_shar(d / "cuts.jsonl.gz", d / "shar", shard_size=2)
+    >>> source = open_source(cfg, d / "cuts.jsonl.gz", d / "shar", need_speakers=False)
+    >>> dataset = source.dataset(SegmentMaker(cfg, None, per_item=2), labels=None)
+    >>> type(source).__name__, source.num_cuts, len(source.sampler)
+    ('ShardSource', 4, 2)
+    >>> source.sampler.set_epoch(0)
+    >>> [b.wave.shape for b in source.loader(collate_segments, pin_memory=False)]
+    [torch.Size([4, 16000]), torch.Size([4, 16000])]
 """
 from __future__ import annotations
 

@@ -18,9 +18,36 @@ items, crops and augmentation the interrupted run would have used.
 No process holds the cut list: a reader holds one window of cuts; the index holds
 per-shard counts; classification labels, when needed, are two sorted arrays.
 
-Example:
-    >>> # stream = ShardStream(ShardIndex.load("data/shar/train"), maker, batch_size=128, seed=1234)
-    >>> # loader = stream.loader(collate, num_workers=8)
+Example (six 1 s noise cuts in three shards of two; batches of two items of two 0.5 s crops):
+    >>> import pathlib, tempfile, soundfile as sf
+    >>> from lhotse import CutSet, Recording
+    >>> from spkssl.data.shar import export_shar
+    >>> from spkssl.training.data import SegmentMaker, collate_segments
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> rng = np.random.default_rng(0)
+    >>> for i in range(6):
+    ...     sf.write(d / f"u{i}.wav", 0.1 * rng.standard_normal(16000), 16000)
+    >>> CutSet.from_cuts(Recording.from_file(d / f"u{i}.wav").to_cut() for i in range(6)).to_file(d / "cuts.jsonl.gz")
+    >>> _ = export_shar(d / "cuts.jsonl.gz", d / "shar", shard_size=2)
+    >>> maker = SegmentMaker({"features": {"sampling_rate": 16000}, "train": {"segment_seconds": 0.5}}, None, 2)
+    >>> stream = ShardStream(ShardIndex.load(d / "shar"), maker, batch_size=2, seed=1234)
+    >>> len(stream), [stream.assignment(epoch)[0].tolist() for epoch in range(4)]  # batches; shard order
+    (3, [[0, 1, 2], [0, 1, 2], [0, 2, 1], [1, 2, 0]])
+    >>> stream.set_epoch(0)
+    >>> loader = stream.loader(collate_segments)
+    >>> [tuple(b.wave.shape) for b in loader]
+    [(4, 8000), (4, 8000), (4, 8000)]
+    >>> stream.set_epoch(0, start_batch=2)  # resume: the first two batches are passed over
+    >>> [tuple(b.wave.shape) for b in loader]
+    [(4, 8000)]
+
+With a :class:`LabelTable`, only the cuts it holds are read, each with its label:
+    >>> stream = ShardStream(ShardIndex.load(d / "shar"), maker, 2, 1234, LabelTable(["u1", "u4"], [0, 1]))
+    >>> stream.kept.tolist(), len(stream)
+    ([1, 0, 1], 1)
+    >>> stream.set_epoch(0)
+    >>> sorted(next(iter(stream.loader(collate_segments))).labels.tolist())
+    [0, 1]
 """
 from __future__ import annotations
 
@@ -62,10 +89,11 @@ class LabelTable:
 
 def round_robin_counts(batches: Sequence[int], consumed: int) -> tuple[list[int], int]:
     """Batches each worker had delivered after ``consumed`` batches taken in turn from workers with some
-    left (how a DataLoader interleaves its workers' batches of an iterable dataset), and whose turn is next.
+    left (how a DataLoader interleaves its workers' batches of an iterable dataset), and whose turn is next:
+    the worker after the last one served, even one with nothing left (the next draw skips it).
 
     >>> round_robin_counts([3, 5], 7)
-    ([3, 4], 1)
+    ([3, 4], 0)
     >>> round_robin_counts([1, 3], 2)
     ([1, 1], 0)
     """

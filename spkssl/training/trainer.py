@@ -9,9 +9,16 @@ each epoch end, logs TensorBoard scalars, then averages the last
 unless forced.  What is trained on and how a batch becomes a loss is the
 :class:`~spkssl.training.objectives.Objective`'s business, never the loop's.
 
-Example:
-    >>> # from spkssl.config import load_config
-    >>> # train(load_config("exp/x/config.yaml"), TrainOptions("contrastive", "cuts.jsonl.gz", "exp/x/round0"))
+A round trains for minutes to days, so the example is not run here; a call returns the
+summary that ``train_summary.json`` holds (``tests/training/test_trainer.py`` runs tiny
+rounds).  Usage::
+
+    from spkssl.config import load_config
+    from spkssl.training import TrainOptions, train
+
+    cfg = load_config("exp/x/config.yaml")
+    summary = train(cfg, TrainOptions("contrastive", "cuts.jsonl.gz", "exp/x/round0", aug_dir="data/manifests"))
+    summary["status"]  # "done": exp/x/round0/final.pt written ("stopped" at max_steps, resumable)
 """
 from __future__ import annotations
 
@@ -136,7 +143,7 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
             "scaler": _state(self.scaler), "epoch": self.epoch, "step": self.step,
             "sampler": {"epoch": self.epoch, "batch": self.batch_in_epoch}, "rng": rng_state(),
-            **self.objective.state(), "objective_state": self.objective.state_dict(),
+            **self.objective.identity(), "objective_state": self.objective.state_dict(),
             "epoch_end_checkpoints": list(self.epoch_end_ckpts),
             "epoch_losses": list(self.epoch_losses), "loss_sum": self.loss_sum,
             "loss_count": self.loss_count, "last_loss": self.last_loss,

@@ -96,7 +96,7 @@ def test_augmentor_rejects_bad_config(tmp_path: Path) -> None:
     with pytest.raises(AugmentError, match="sum to"):
         Augmentor({}, {**base, "noise_prob": 0.6, "music_prob": 0.6}, 16000)
     with pytest.raises(ConfigError, match=r"config key 'augment.music_snr' must be a \[low, high\] pair"):
-        Augmentor({}, {**base, "music_snr": [15, 5]}, 16000)  # the schema (spkssl/configs/schema) says so first
+        Augmentor({}, {**base, "music_snr": [15, 5]}, 16000)  # the spec in spkssl/configs/augment.yaml says so first
     with pytest.raises(AugmentError, match="not found"):
         load_sources(tmp_path / "missing")
     with pytest.raises(AugmentError, match="unknown augmentation source"):

@@ -163,7 +163,8 @@ def test_the_true_label_reference_round_gets_the_true_speakers_through_spkssl_cl
     (exp / "round0" / "embeddings" / "train" / "embeddings.npz").write_bytes(emb.read_bytes())
     res = CliRunner().invoke(cli, ["cluster", "--exp", str(exp), "--round", "1"])
     assert res.exit_code == 0, res.output
-    assert json.loads(res.output.strip().splitlines()[-1]) == {"num_clusters": 4, "num_utterances": 60, "num_kept": 60}
+    assert json.loads(res.output.strip().splitlines()[-1]) == {"num_clusters": 4, "num_utterances": 60, "num_kept": 60,
+                                                               "kept_fraction": 1.0}
     lines = (exp / "round1" / "pseudo" / "utt2spk").read_text().splitlines()
     assert lines[:2] == [f"utt000 {spk[0]}", f"utt001 {spk[1]}"] and len(lines) == 60
     assert outputs_complete(exp / "round1" / "pseudo")

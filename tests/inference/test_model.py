@@ -17,7 +17,7 @@ from spkssl.inference.model import VerifyError, load_model
 from spkssl.inference.sidecar import read_verify_sidecar, write_verify_sidecar
 from spkssl.models import build_model
 from spkssl.models.io import load_final_model, read_final_payload, save_final_model
-from spkssl.scoring import run_scoring
+from spkssl.scoring import TrainingSet, fit_backend, run_scoring
 from spkssl.scoring.trials import read_trials
 
 MODEL = {"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 32}}
@@ -86,30 +86,36 @@ def _system_with_scores(tmp_path: Path, final: Path, rng: np.random.Generator):
                                          "whiten": {"floor": 0.3}, "plda": {"lda_dim": 8, "iterations": 5}}})
     trials = read_trials(tmp_path / "val.trials")
     npz = str(sysdir / "embeddings" / "train" / "embeddings.npz")
-    results = []
+    results, fitted = [], {}
     for backend in ("cosine", "whiten", "asnorm", "plda"):
         sources = {"embeddings": npz, "train_embeddings": npz}
-        kwargs = {"train_ids": ids, "train_emb": emb}
+        train = TrainingSet(ids, emb)
         if backend in ("plda", "asnorm"):
-            kwargs["utt2spk"] = {u: f"s{s}" for u, s in zip(ids, spk)}
+            train = TrainingSet(ids, emb, {u: f"s{s}" for u, s in zip(ids, spk)})
             sources["train_utt2spk"] = str(sysdir / "utt2spk")
-        results.append(run_scoring(trials, ids, emb, backend, system.scores, "val", exp.cfg["score"], sources, **kwargs))
-    return exp, system, results, ids, emb
+        fitted[backend] = fit_backend(backend, train, exp.cfg["score"])
+        results.append(run_scoring(trials, ids, emb, fitted[backend], system.scores, "val", sources=sources))
+    return exp, system, results, ids, emb, fitted
+
+
+def _write_sidecar(exp, system, results, fitted):
+    write_verify_sidecar(system.dir, system.name, system.model.name, results, fitted, exp.cfg["score"],
+                         system.train_embeddings / "embeddings.npz")
 
 
 def test_sidecar_reproduces_the_recipe_scores_and_carries_the_eer_threshold(tmp_path, final, rng) -> None:
-    exp, system, results, ids, emb = _system_with_scores(tmp_path, final, rng)
-    write_verify_sidecar(exp, system, results)
+    exp, system, results, ids, emb, fitted = _system_with_scores(tmp_path, final, rng)
+    _write_sidecar(exp, system, results, fitted)
     side = read_verify_sidecar(final.parent)
     trials = read_trials(tmp_path / "val.trials")
     e_idx, t_idx = trials.index(ids)
     for r in results:
         entry = side.info["backends"][r["backend"]]
-        assert entry["threshold"] == r["thresholds"]["eer_kaldi"] and entry["max_score_difference"] < 2e-6
+        assert entry["threshold"] == r["thresholds"]["eer_kaldi"]
         recipe = np.loadtxt(system.scores / f"val.{r['backend']}.score", usecols=2)
         np.testing.assert_allclose(side.backend(r["backend"]).score(emb, emb, e_idx, t_idx), recipe, atol=1e-6)
     # a later scoring of one back-end keeps the others
-    write_verify_sidecar(exp, system, results[:1])
+    _write_sidecar(exp, system, results[:1], fitted)
     assert sorted(read_verify_sidecar(final.parent).backends) == ["asnorm", "cosine", "plda", "whiten"]
     model = load_model(final)
     d = model.verify(emb[0], emb[1], backend="plda")
@@ -128,8 +134,8 @@ def test_verify_without_a_sidecar_is_a_clear_error(final: Path) -> None:
 def test_commands_end_to_end(tmp_path, final, rng, speechocean_dir) -> None:
     """embed → verify (pair, labelled list with FA/FR, unlabelled list, enrolment) → export → info."""
     pytest.importorskip("onnxruntime", reason="the ONNX model needs onnxruntime")
-    exp, system, results, *_ = _system_with_scores(tmp_path, final, rng)
-    write_verify_sidecar(exp, system, results)
+    exp, system, results, _, _, fitted = _system_with_scores(tmp_path, final, rng)
+    _write_sidecar(exp, system, results, fitted)
     test = speechocean_dir / "test"
     spk = dict(ln.split() for ln in (test / "utt2spk").read_text().splitlines())
     lines = (test / "wav.scp").read_text().splitlines()

@@ -42,7 +42,7 @@ def test_build_pooling_names_and_errors() -> None:
     assert isinstance(build_pooling("attentive", 4, attention_dim=2), AttentiveStatsPooling)
     with pytest.raises(ValueError, match="unknown pooling 'mean'"):
         build_pooling("mean", 4)
-    with pytest.raises(ValueError, match="no options"):
+    with pytest.raises(ValueError, match="bad options for stats pooling"):
         build_pooling("stats", 4, attention_dim=3)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spkssl.scoring import score_trials
+from spkssl.scoring import TrainingSet, backend_info, fit_backend, score_trials
 from spkssl.scoring.metrics import compute_metrics
 from spkssl.scoring.trials import Trials
 from spkssl.scoring.whiten import Whitening
@@ -34,13 +34,13 @@ def test_whiten_backend_needs_no_labels_and_beats_cosine_under_nuisance(rng: np.
     trials = Trials("t", [ids[k] for k in i], [ids[k] for k in j], spk[i] == spk[j])
     train_ids = [f"t{k}" for k in range(len(train))]
     eer = {}
-    for backend in ("cosine", "whiten"):
-        scores, info = score_trials(trials, ids, test, backend, train_ids=train_ids, train_emb=train)
-        eer[backend] = compute_metrics(scores, trials.labels)["eer"]
-    assert info == {"backend": "whiten", "mean_sub": False, "num_train": len(train), "floor": 0.3}
+    for name in ("cosine", "whiten"):
+        backend = fit_backend(name, TrainingSet(train_ids, train))
+        eer[name] = compute_metrics(score_trials(trials, backend, ids, test), trials.labels)["eer"]
+    assert backend_info(backend) == {"backend": "whiten", "mean_sub": False, "num_train": len(train), "floor": 0.3}
     assert eer["whiten"] < 20.0 < 40.0 < eer["cosine"], eer  # 15.8 vs 42.2 % here
     with pytest.raises(ValueError, match="'whiten' needs training embeddings"):
-        score_trials(trials, ids, test, "whiten")
+        fit_backend("whiten", None)
     weak = Whitening.fit(train, floor=1.0)  # every eigenvalue raised to at least the mean: weak ones scaled less
     assert np.abs(weak.transform).max() < np.abs(Whitening.fit(train, floor=1e-6).transform).max()
     with pytest.raises(ValueError, match="at least 2 training embeddings"):

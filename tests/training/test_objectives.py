@@ -70,7 +70,7 @@ class _CentroidObjective(Objective):
 
 
 def test_a_new_objective_is_one_new_part(cuts_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(OBJECTIVES, "centroid", _CentroidObjective)
+    monkeypatch.setattr(objectives, "OBJECTIVES", OBJECTIVES.extended({"centroid": _CentroidObjective}))
     assert objectives.OBJECTIVES["centroid"] is _CentroidObjective
     result = train(tiny_cfg(epochs=1, average_last=1), TrainOptions("centroid", cuts_path, tmp_path / "c"))
     assert result["status"] == "done" and result["objective"] == "centroid" and result["steps"] == 3

@@ -18,7 +18,7 @@ Example:
     >>> build_objective("triplet", {}, None, None, 8)
     Traceback (most recent call last):
     ...
-    ValueError: unknown training objective 'triplet'; known: ['classification', 'contrastive', 'dino', 'dino_classification']
+    spkssl.utils.registry.UnknownName: unknown training objective 'triplet'; known: classification, contrastive, dino, dino_classification
 """
 from __future__ import annotations
 
@@ -30,19 +30,14 @@ from spkssl.training.objectives.classification import ClassificationObjective
 from spkssl.training.objectives.contrastive import ContrastiveObjective
 from spkssl.training.objectives.dino import DINOObjective
 from spkssl.training.objectives.dino_classification import DINOClassificationObjective
+from spkssl.utils.registry import Registry
 
-OBJECTIVES: dict[str, type[Objective]] = {
-    ContrastiveObjective.name: ContrastiveObjective,
-    DINOObjective.name: DINOObjective,
-    ClassificationObjective.name: ClassificationObjective,
-    DINOClassificationObjective.name: DINOClassificationObjective,
-}
+OBJECTIVES: Registry[type[Objective]] = Registry("training objective", {o.name: o for o in (
+    ContrastiveObjective, DINOObjective, ClassificationObjective, DINOClassificationObjective)})
 
 
 def objective_class(name: str) -> type[Objective]:
     """The registered objective ``name``; an unknown name is an error listing the known ones."""
-    if name not in OBJECTIVES:
-        raise ValueError(f"unknown training objective '{name}'; known: {sorted(OBJECTIVES)}")
     return OBJECTIVES[name]
 
 

@@ -139,7 +139,7 @@ class Objective(ABC):
     def prepare(self, out_dir: Path, is_main: bool) -> None:
         """Write what the round needs besides checkpoints (e.g. ``spk2id.json``); nothing by default."""
 
-    def state(self) -> dict[str, Any]:
+    def identity(self) -> dict[str, Any]:
         """What a checkpoint must match to be resumed by this objective."""
         return {"objective": self.name, "num_classes": self.num_classes}
 
@@ -153,7 +153,7 @@ class Objective(ABC):
             if key not in state:
                 raise ValueError(f"{where}: not a checkpoint of this spkssl version (no '{key}'); "
                                  "retrain the round with --force true")
-        mine = self.state()
+        mine = self.identity()
         for key, value in mine.items():
             if state.get(key) != value:
                 raise ValueError(f"{where}: checkpoint has {key}={state.get(key)!r}, this run has {value!r}")

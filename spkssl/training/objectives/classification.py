@@ -8,9 +8,24 @@ which samples of a batch train and with which label.  The fractions kept and
 corrected go to TensorBoard (``gate/*`` per step, ``epoch/gate_*`` per epoch) and to
 ``train_summary.json`` (``gate_epochs``).
 
-Example:
-    >>> # obj = ClassificationObjective(cfg, ["pseudo00001", "pseudo00000", ...], augmentor, 256)
-    >>> # obj.num_classes   # pseudo speakers
+Example (the package defaults, no augmentation, a tiny untrained TDNN):
+    >>> import json, tempfile
+    >>> from spkssl.config import load_config
+    >>> from spkssl.models import build_model
+    >>> _ = torch.manual_seed(0)
+    >>> speakers = ["pseudo00001", "pseudo00000", "pseudo00001"]  # one per training cut
+    >>> obj = ClassificationObjective(load_config(None), speakers, None, embed_dim=16)
+    >>> obj.num_classes, obj.labels(speakers).tolist(), obj.segments_per_item, type(obj.loss).__name__, obj.gate.name
+    (2, [1, 0, 1], 1, 'AAMSoftmax', 'none')
+    >>> d = Path(tempfile.mkdtemp())
+    >>> obj.prepare(d, is_main=True)
+    >>> json.loads((d / "spk2id.json").read_text())
+    {'pseudo00000': 0, 'pseudo00001': 1}
+    >>> model = build_model({"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 16}}, 80)
+    >>> batch = FeatBatch(torch.randn(3, 50, 80), torch.from_numpy(obj.labels(speakers)))
+    >>> value, accuracy = obj.compute(model, obj.loss, batch)
+    >>> value.shape, bool(value > 0), 0 <= float(accuracy) <= 1
+    (torch.Size([]), True, True)
 """
 from __future__ import annotations
 

@@ -1,8 +1,18 @@
 """Round 0 without labels: crops of one utterance are positives, other utterances negatives (NT-Xent).
 
-Example:
-    >>> # obj = ContrastiveObjective(cfg, None, augmentor, embed_dim=256)
-    >>> # obj.make_item.per_item   # train.num_segments crops of every cut
+Example (the package defaults, no augmentation, one batch through a tiny untrained TDNN):
+    >>> from spkssl.config import load_config
+    >>> from spkssl.models import build_model
+    >>> _ = torch.manual_seed(0)
+    >>> obj = ContrastiveObjective(load_config(None), None, None, embed_dim=16)
+    >>> obj.make_item.per_item, obj.make_item.segment_samples  # train.num_segments crops of train.segment_seconds
+    (2, 32000)
+    >>> obj.needs_labels, obj.num_classes, type(obj.loss).__name__
+    (False, None, 'NTXentLoss')
+    >>> model = build_model({"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 16}}, 80)
+    >>> value, accuracy = obj.compute(model, obj.loss, FeatBatch(torch.randn(4, 2, 50, 80), None))  # [B, K, T, F]
+    >>> value.shape, bool(value > 0), 0 <= float(accuracy) <= 1
+    (torch.Size([]), True, True)
 """
 from __future__ import annotations
 

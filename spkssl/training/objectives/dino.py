@@ -19,9 +19,40 @@ falls below ``loss.dino.collapse_entropy``, or whose embedding spread falls belo
 ``collapse_embedding_std``, is logged as collapsed (a warning, and ``collapsed_epochs``
 in ``train_summary.json``).
 
-Example:
-    >>> # obj = DINOObjective(cfg, None, augmentor, embed_dim=256)
-    >>> # obj.segments_per_item   # global_crops + local_crops
+Example (a small head and short crops; no augmentation; one step of a tiny untrained TDNN on noise):
+    >>> import numpy as np
+    >>> from spkssl.config import load_config
+    >>> from spkssl.models import build_model
+    >>> _ = torch.manual_seed(0)
+    >>> cfg = load_config(None, ["loss.dino.out_dim=32", "loss.dino.hidden_dim=16", "loss.dino.bottleneck_dim=8",
+    ...                          "loss.dino.global_seconds=0.6", "loss.dino.local_seconds=0.3"])
+    >>> obj = DINOObjective(cfg, None, None, embed_dim=16)
+    >>> obj.segments_per_item, [(v.per_item, v.segment_samples) for v in obj.make_item.views]  # global, local
+    (6, [(2, 9600), (4, 4800)])
+    >>> obj.networks(), obj.embedding_network()
+    ({'student': ('model', ''), 'teacher': ('loss', 'teacher.')}, 'teacher')
+    >>> noise = lambda n, rng: 0.1 * rng.standard_normal(n).astype(np.float32)
+    >>> raw = obj.collate([obj.make_item(noise, np.random.default_rng(i)) for i in range(2)])
+    >>> [tuple(b.wave.shape) for b in raw.batches]  # one batch per crop length
+    [(4, 9600), (8, 4800)]
+    >>> feats = obj.featurize(raw, BatchFrontend(cfg["features"]))
+    >>> [tuple(b.feats.shape) for b in feats.batches]  # [items, crops, frames, mel bins]
+    [(2, 2, 60, 80), (2, 4, 30, 80)]
+    >>> model = build_model({"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 16}}, 80)
+    >>> obj.bind(model)  # the teacher starts as a copy of the network
+    >>> obj.set_progress(0.0)
+    >>> value, agreement = obj.compute(model, obj.loss, feats)
+    >>> value.shape, bool(torch.isfinite(value))
+    (torch.Size([]), True)
+    >>> obj.after_step(model)  # EMA teacher update, statistics of the step
+    >>> for tag in sorted(obj.scalars()):  # TensorBoard scalars of the step
+    ...     print(tag)
+    dino/center_norm
+    dino/collapsed
+    dino/embedding_std
+    dino/teacher_entropy
+    dino/teacher_momentum
+    dino/teacher_temp
 """
 from __future__ import annotations
 

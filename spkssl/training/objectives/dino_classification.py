@@ -18,9 +18,39 @@ TensorBoard gets the DINO statistics (``dino/*``) and both parts of the loss
 ``epoch/classification_loss`` and ``epoch/dino_loss`` and kept in ``train_summary.json``
 (``dino_epochs``).
 
-Example:
-    >>> # obj = DINOClassificationObjective(cfg, ["pseudo00001", "pseudo00000", ...], augmentor, 128)
-    >>> # obj.num_classes, obj.segments_per_item   # pseudo speakers; global + local crops
+Example (a small DINO head and short crops; no augmentation; one step of a tiny untrained TDNN on noise):
+    >>> import numpy as np
+    >>> from spkssl.config import load_config
+    >>> from spkssl.features.batch_frontend import BatchFrontend
+    >>> from spkssl.models import build_model
+    >>> _ = torch.manual_seed(0)
+    >>> small = ["loss.dino.out_dim=32", "loss.dino.hidden_dim=16", "loss.dino.bottleneck_dim=8",
+    ...          "loss.dino.global_seconds=0.6", "loss.dino.local_crops=2", "loss.dino.local_seconds=0.3"]
+    >>> cfg = load_config(None, small)
+    >>> speakers = ["pseudo00001", "pseudo00000"]  # one per training cut
+    >>> obj = DINOClassificationObjective(cfg, speakers, None, embed_dim=16)
+    >>> obj.num_classes, obj.labels(speakers).tolist(), obj.segments_per_item  # 2 global + 2 local crops
+    (2, [1, 0], 4)
+    >>> obj.networks()["teacher"]
+    ('loss', 'dino.teacher.')
+    >>> noise = lambda n, rng: 0.1 * rng.standard_normal(n).astype(np.float32)
+    >>> items = [obj.make_item(noise, np.random.default_rng(i), label) for i, label in enumerate([1, 0])]
+    >>> feats = obj.featurize(obj.collate(items), BatchFrontend(cfg["features"]))
+    >>> [tuple(b.feats.shape) for b in feats.batches], feats.batches[0].labels.tolist()
+    ([(2, 2, 60, 80), (2, 2, 30, 80)], [1, 0])
+    >>> model = build_model({"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 16}}, 80)
+    >>> obj.bind(model)
+    >>> obj.set_progress(0.0)
+    >>> value, accuracy = obj.compute(model, obj.loss, feats)
+    >>> obj.after_step(model)
+    >>> value.shape, sorted(tag for tag in obj.scalars() if tag.startswith("joint/"))
+    (torch.Size([]), ['joint/classification_loss', 'joint/dino_loss'])
+    >>> gated = load_config(None, small + ["loss.classification.gate=lgl"])
+    >>> try:
+    ...     DINOClassificationObjective(gated, speakers, None, embed_dim=16)
+    ... except ValueError as exc:
+    ...     print(str(exc).split(";")[0])
+    loss.classification.gate=lgl: the dino_classification objective trains every sample
 """
 from __future__ import annotations
 

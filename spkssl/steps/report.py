@@ -13,8 +13,9 @@ newer than every score it reads, and made from the same experiments and referenc
 not rewritten unless forced.  ``loss_by_epoch.png`` shows every round's training loss by
 epoch (from ``train_summary.json``): a converged round's curve has flattened.
 
-Example:
-    >>> # report_experiment(Experiment("exp/mini"), ["supervised (true labels)=exp/mini_supervised"])
+Usage (what ``run.sh`` does through the command)::
+
+    report_experiment(Experiment("exp/mini"), ["supervised (true labels)=exp/mini_supervised"])
 """
 from __future__ import annotations
 
@@ -52,8 +53,13 @@ def report_outputs(exp: Experiment, out_dir: Path | None = None) -> list[ReportO
     """Every RESULTS file the report writes (in ``out_dir``, default the experiment): lists x back-ends.
 
     Example:
-        >>> # [o.out.name for o in report_outputs(exp)]
-        >>> # ['RESULTS.md', 'RESULTS_val.md', 'RESULTS_plda.md', 'RESULTS_val_plda.md']
+        >>> import tempfile
+        >>> from spkssl.config import load_config, save_config
+        >>> root = Path(tempfile.mkdtemp())
+        >>> save_config(load_config(None, ["inputs.trials.test=trials/test.trials", "inputs.val_trials.val=trials/val.trials",
+        ...                                "score.backends=[cosine,plda]"]), root / "config.yaml")
+        >>> [o.out.name for o in report_outputs(Experiment(root))]
+        ['RESULTS.md', 'RESULTS_val.md', 'RESULTS_plda.md', 'RESULTS_val_plda.md']
     """
     lists = list(exp.inputs.trials.items()) + list(exp.inputs.val_trials.items())
     root = exp.root if out_dir is None else Path(out_dir)

@@ -28,7 +28,7 @@ from typing import Sequence
 
 from spkssl.config import REPETITION_SEED_KEYS, diff_configs
 from spkssl.experiment import Experiment
-from spkssl.report.experiment import (
+from spkssl.steps.report import (
     BASELINE_LABEL, parse_reference, record_inputs, report_inputs, report_outputs, up_to_date,
 )
 from spkssl.report.plots import plot_eer_spread_by_round

@@ -12,7 +12,7 @@ from spkssl.cli import cli
 from spkssl.config import load_config, save_config, with_repetition_seed
 from spkssl.experiment import Experiment
 from spkssl.report.results import ReportError
-from spkssl.report.seeds import check_repetitions, gather_spread, spread
+from spkssl.steps.report_seeds import check_repetitions, gather_spread, spread
 
 EERS = {0: [10.0, 12.0, 11.0], 1: [9.0, 9.5, 7.0], 2: [8.0, 6.0, 7.0]}  # round -> EER of seeds 0, 1, 2
 NMI = {1: [0.80, 0.84, 0.82], 2: [0.88, 0.90, 0.86]}

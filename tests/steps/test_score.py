@@ -1,4 +1,4 @@
-"""Scoring an experiment's system (spkssl.scoring.system): every back-end in every round, purified labels included."""
+"""Scoring an experiment's system (spkssl.steps.score): every back-end in every round, purified labels included."""
 from __future__ import annotations
 
 import json
@@ -12,7 +12,8 @@ from spkssl.cli import cli
 from spkssl.config import load_config, save_config
 from spkssl.embed.io import write_embeddings
 from spkssl.experiment import Experiment
-from spkssl.scoring.system import labelled_subset, score_system
+from spkssl.scoring.plda import PldaBackend
+from spkssl.steps.score import labelled_subset, score_system
 
 
 @pytest.fixture
