@@ -77,13 +77,13 @@ def test_labelled_subset_keeps_the_embedding_order() -> None:
     assert ids == ["c", "b"] and emb.tolist() == [[0.0, 1.0], [4.0, 5.0]]
 
 
-def test_the_supervised_reference_trains_plda_on_the_true_labels(tmp_path: Path, rng: np.random.Generator) -> None:
-    """A supervised round 0 has labels: its true speakers, written once as round0/utt2spk for PLDA."""
+def _labelled_corpus(tmp_path: Path, rng: np.random.Generator, spread: float):
+    """``data/`` with a test list over 8 eval speakers and training cuts of 8 labelled speakers; the embeddings."""
     from lhotse import CutSet, MonoCut, SupervisionSegment
 
     train_ids = [f"tr{s:02d}_{k}" for s in range(8) for k in range(6)]
     eval_ids = [f"te{s:02d}_{k}" for s in range(8, 16) for k in range(6)]
-    centres = rng.normal(size=(16, 12))
+    centres = spread * rng.normal(size=(16, 12))
     emb = (centres[np.repeat(np.arange(16), 6)] + 0.4 * rng.normal(size=(96, 12))).astype(np.float32)
     data = tmp_path / "data"
     (data / "trials").mkdir(parents=True)
@@ -92,6 +92,12 @@ def test_the_supervised_reference_trains_plda_on_the_true_labels(tmp_path: Path,
     (data / "manifests").mkdir()
     CutSet.from_cuts(MonoCut(u, 0.0, 1.0, 0, supervisions=[SupervisionSegment(u, u, 0.0, 1.0, speaker=u[:4])])
                      for u in train_ids).to_file(data / "manifests" / "train_cuts.jsonl.gz")
+    return data, train_ids, eval_ids, emb
+
+
+def test_the_supervised_reference_trains_plda_on_the_true_labels(tmp_path: Path, rng: np.random.Generator) -> None:
+    """A supervised round 0 has labels: its true speakers, written once as round0/utt2spk for PLDA."""
+    data, train_ids, eval_ids, emb = _labelled_corpus(tmp_path, rng, spread=1.0)
     root = tmp_path / "exp"
     save_config(load_config(None, [f"inputs.data_dir={data}", "inputs.trials.test=trials/test.trials",
                                    "rounds.round0_objective=supervised", "rounds.num_rounds=0",
@@ -108,19 +114,7 @@ def test_the_supervised_reference_trains_plda_on_the_true_labels(tmp_path: Path,
 def test_label_free_plda_trains_on_clusters_of_the_systems_own_embeddings(tmp_path: Path,
                                                                           rng: np.random.Generator) -> None:
     """score.plda.labels=clusters: round 0 and the baseline get a PLDA too, from k-means of their training embeddings."""
-    from lhotse import CutSet, MonoCut, SupervisionSegment
-
-    train_ids = [f"tr{s:02d}_{k}" for s in range(8) for k in range(6)]
-    eval_ids = [f"te{s:02d}_{k}" for s in range(8, 16) for k in range(6)]
-    centres = 3.0 * rng.normal(size=(16, 12))
-    emb = (centres[np.repeat(np.arange(16), 6)] + 0.4 * rng.normal(size=(96, 12))).astype(np.float32)
-    data = tmp_path / "data"
-    (data / "trials").mkdir(parents=True)
-    (data / "trials" / "test.trials").write_text("".join(
-        f"{a} {b} {'target' if a[:4] == b[:4] else 'nontarget'}\n" for i, a in enumerate(eval_ids) for b in eval_ids[i + 1:]))
-    (data / "manifests").mkdir()
-    CutSet.from_cuts(MonoCut(u, 0.0, 1.0, 0, supervisions=[SupervisionSegment(u, u, 0.0, 1.0, speaker=u[:4])])
-                     for u in train_ids).to_file(data / "manifests" / "train_cuts.jsonl.gz")
+    data, train_ids, eval_ids, emb = _labelled_corpus(tmp_path, rng, spread=3.0)
     root = tmp_path / "exp"
     save_config(load_config(None, [f"inputs.data_dir={data}", "inputs.trials.test=trials/test.trials",
                                    "rounds.num_rounds=0", "score.backends=[cosine,plda]", "score.plda.labels=clusters",
