@@ -148,7 +148,7 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any], where: str, free: bool
         dotted = f"{where}.{key}" if where else str(key)
         if key not in base and not free:
             hint = difflib.get_close_matches(str(key), [str(k) for k in base], n=1)
-            extra = f" (did you mean '{hint[0]}'?)" if hint else ""
+            extra = f" (did you mean '{where + '.' if where else ''}{hint[0]}'?)" if hint else ""
             raise ConfigError(f"unknown config key '{dotted}'{extra}")
         child_free = free or key in FREE_FORM_KEYS
         if isinstance(value, Mapping) and isinstance(base.get(key), dict):

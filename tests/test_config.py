@@ -30,7 +30,7 @@ def test_yaml_then_overrides(tmp_path) -> None:
 def test_typo_is_named_with_suggestion(tmp_path) -> None:
     conf = tmp_path / "c.yaml"
     conf.write_text("train:\n  epocs: 5\n")
-    with pytest.raises(ConfigError, match=r"unknown config key 'train.epocs' \(did you mean 'epochs'\?\)"):
+    with pytest.raises(ConfigError, match=r"unknown config key 'train.epocs' \(did you mean 'train.epochs'\?\)"):
         resolve_config(conf, [], base=BASE)
     with pytest.raises(ConfigError, match="unknown config key 'trian'"):
         resolve_config(None, ["trian.epochs=1"], base=BASE)

@@ -103,7 +103,7 @@ def test_errors_name_the_key(tmp_path: Path, overrides, call, message) -> None:
 
 
 @pytest.mark.parametrize("value, message", [
-    ("[train.lrr=0.1]", r"'rounds.round0_overrides': unknown config key 'train.lrr' \(did you mean 'lr'\?\)"),
+    ("[train.lrr=0.1]", r"'rounds.round0_overrides': unknown config key 'train.lrr' \(did you mean 'train.lr'\?\)"),
     ("train.lr=0.1", "'rounds.round0_overrides' must be a list whose items are each a string"),
 ])
 def test_bad_round0_overrides_are_named_when_the_experiment_opens(tmp_path: Path, value: str, message: str) -> None:

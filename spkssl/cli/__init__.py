@@ -8,6 +8,7 @@ Example::
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import Any
 
 import click
@@ -72,6 +73,17 @@ class _LazyGroup(click.Group):
         """Run the command line; first, under a recipe, arrange to die with it (before any slow import)."""
         die_with_parent()
         return super().main(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a file-system error nothing checked before is one line naming the path (exit 1),
+        not a traceback (``--log-level DEBUG`` shows it)."""
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            if logging.getLogger("spkssl").isEnabledFor(logging.DEBUG):
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}") from exc
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         module = _COMMAND_MODULES.get(cmd_name)

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import click
 
-from spkssl.cli.options import config_options, force_option, load_cli_config
+from spkssl.cli.options import OutputPath, config_options, force_option, load_cli_config
 
 
 @click.command("cross-channel", short_help="Copy a trial list's audio, each utterance through its own channel.")
 @click.argument("cuts_path", metavar="CUTS", type=click.Path(exists=True, dir_okay=False))
 @click.argument("trials_path", metavar="TRIALS", type=click.Path(exists=True, dir_okay=False))
-@click.argument("audio_dir", type=click.Path(file_okay=False))
-@click.argument("cuts_out", metavar="CUTS_OUT", type=click.Path(dir_okay=False))
-@click.argument("trials_out", metavar="TRIALS_OUT", type=click.Path(dir_okay=False))
+@click.argument("audio_dir", type=OutputPath(folder=True))
+@click.argument("cuts_out", metavar="CUTS_OUT", type=OutputPath())
+@click.argument("trials_out", metavar="TRIALS_OUT", type=OutputPath())
 @click.option("--nj", default=1, show_default=True, type=click.IntRange(min=1), help="Parallel processes.")
 @config_options
 @force_option

@@ -19,7 +19,9 @@ import json
 
 import click
 
-from spkssl.cli.options import check_exp_usage, config_options, exp_option, force_option, load_cli_config, open_experiment
+from spkssl.cli.options import (
+    OutputPath, check_exp_usage, config_options, exp_option, force_option, load_cli_config, open_experiment,
+)
 
 
 @click.command("cluster")
@@ -30,7 +32,7 @@ from spkssl.cli.options import check_exp_usage, config_options, exp_option, forc
               help="Stand-alone: embeddings.npz (ids, embeddings) or a Kaldi xvector.scp.")
 @click.option("--cuts", "cuts", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Stand-alone: training cut set (jsonl.gz) whose cut ids match the embedding ids.")
-@click.option("--out-dir", type=click.Path(file_okay=False), default=None,
+@click.option("--out-dir", type=OutputPath(folder=True), default=None,
               help="Stand-alone: output dir (e.g. exp/<tag>/round<r>/pseudo).")
 @config_options
 @force_option

@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 import yaml
 
+from spkssl.cli.options import OutputPath
 from spkssl.config import (REPETITION_SEED_KEYS, ConfigError, config_keys, diff_configs, load_config, load_defaults,
                            save_config, with_repetition_seed)
 
@@ -17,7 +18,7 @@ def config_group() -> None:
 
 @config_group.command("resolve")
 @click.argument("conf", type=click.Path(exists=True, dir_okay=False))
-@click.argument("out", type=click.Path(dir_okay=False))
+@click.argument("out", type=OutputPath())
 @click.option("--set", "overrides", multiple=True, help="Override, e.g. --set train.epochs=5")
 @click.option("--seed", type=click.IntRange(min=0), default=None,
               help=f"Repetition seed S: add S to {' and '.join(REPETITION_SEED_KEYS)} (run.sh --seeds; 0 = as configured).")

@@ -19,7 +19,7 @@ from typing import Any
 import click
 from lhotse import CutSet
 
-from spkssl.cli.options import config_options, force_option, load_cli_config
+from spkssl.cli.options import OutputPath, config_options, force_option, load_cli_config
 
 
 def _data_cfg(config: str | None, overrides: tuple[str, ...]) -> dict[str, Any]:
@@ -53,7 +53,7 @@ def prepare() -> None:
 
 @prepare.command("kaldi-dir", short_help="Kaldi data dir -> Lhotse manifests.")
 @click.argument("data_dir", type=click.Path(exists=True, file_okay=False))
-@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.argument("out_dir", type=OutputPath(folder=True))
 @click.option("--prefix", required=True, help="Manifest name prefix, e.g. 'train'.")
 @click.option("--audio-root", type=click.Path(exists=True, file_okay=False), default=None,
               help="Base of relative wav.scp paths [default: DATA_DIR's parent].")
@@ -76,7 +76,7 @@ def kaldi_dir(data_dir: str, out_dir: str, prefix: str, audio_root: str | None, 
 
 
 @prepare.command("lhotse", short_help="Lhotse manifests, cut sets or recipe -> manifests.")
-@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.argument("out_dir", type=OutputPath(folder=True))
 @click.option("--prefix", required=True, help="Manifest name prefix, e.g. 'train'.")
 @click.option("--recordings", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="A recordings manifest (repeatable, merged); alone: one unlabelled cut per recording.")
@@ -209,7 +209,7 @@ def trials(paths: tuple[str, ...], cuts_path: str, make: bool, targets_per_speak
 
 @prepare.command("val-trials", short_help="Validation trials over some training speakers.")
 @click.argument("cuts_path", metavar="CUTS", type=click.Path(exists=True, dir_okay=False))
-@click.argument("out", type=click.Path(dir_okay=False))
+@click.argument("out", type=OutputPath())
 @config_options
 def val_trials(cuts_path: str, out: str, config: str | None, overrides: tuple[str, ...]) -> None:
     """Kaldi trials OUT over data.validation.num_speakers speakers of the (training) CUTS.
@@ -231,7 +231,7 @@ def val_trials(cuts_path: str, out: str, config: str | None, overrides: tuple[st
 
 
 @prepare.command("voxceleb", short_help="VoxCeleb 1/2 -> Lhotse manifests.")
-@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.argument("out_dir", type=OutputPath(folder=True))
 @click.option("--vox1", type=click.Path(exists=True, file_okay=False), default=None,
               help="VoxCeleb1 root (vox1_meta.csv, wav/).")
 @click.option("--vox2", type=click.Path(exists=True, file_okay=False), default=None,
@@ -256,8 +256,8 @@ def voxceleb(out_dir: str, vox1: str | None, vox2: str | None, nj: int,
 
 @prepare.command("convert-audio", short_help="Convert a cut set's audio to FLAC once.")
 @click.argument("in_cuts", type=click.Path(exists=True, dir_okay=False))
-@click.argument("out_cuts", type=click.Path(dir_okay=False))
-@click.option("--audio-dir", required=True, type=click.Path(file_okay=False),
+@click.argument("out_cuts", type=OutputPath())
+@click.option("--audio-dir", required=True, type=OutputPath(folder=True),
               help="Where the converted files go (AUDIO_DIR/<speaker>/<cut id>.flac).")
 @click.option("--format", "fmt", default="flac", show_default=True, type=click.Choice(["flac", "wav"]))
 @click.option("--nj", default=1, show_default=True, type=click.IntRange(min=1), help="Parallel processes.")
@@ -278,7 +278,7 @@ def convert_audio(in_cuts: str, out_cuts: str, audio_dir: str, fmt: str, nj: int
 
 @prepare.command("shar", short_help="A cut set and its audio (FLAC) as Shar shards for training.")
 @click.argument("cuts_path", metavar="CUTS", type=click.Path(exists=True, dir_okay=False))
-@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.argument("out_dir", type=OutputPath(folder=True))
 @click.option("--shard-size", default=1000, show_default=True, type=click.IntRange(min=1), help="Cuts per shard.")
 @click.option("--nj", default=1, show_default=True, type=click.IntRange(min=1), help="Parallel writers.")
 @force_option
@@ -298,14 +298,14 @@ def shar(cuts_path: str, out_dir: str, shard_size: int, nj: int, force: bool) ->
 
 
 @prepare.command("aug-sources", short_help="Noise/music/babble/RIR source manifests.")
-@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.argument("out_dir", type=OutputPath(folder=True))
 @click.option("--musan", default=None,
               help="MUSAN root; without it (or empty) noise/music/babble are generated.")
 @click.option("--rirs", default=None,
               help="RIRS_NOISES root; without it (or empty) RIRs are simulated.")
 @click.option("--train-cuts", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Training cut set for babble (needed without --musan).")
-@click.option("--audio-dir", type=click.Path(file_okay=False), default=None,
+@click.option("--audio-dir", type=OutputPath(folder=True), default=None,
               help="Where generated audio goes [default: OUT_DIR/../aug_audio].")
 @click.option("--seed", default=0, show_default=True, type=int)
 @config_options

@@ -21,7 +21,10 @@ from pathlib import Path
 
 import click
 
-from spkssl.cli.options import check_exp_usage, config_options, exp_option, force_option, load_cli_config, open_experiment
+from spkssl.cli.options import (
+    DeviceName, OutputPath, check_exp_usage, config_options, exp_option, force_option, load_cli_config,
+    open_experiment,
+)
 from spkssl.utils.threads import share_cpu
 
 METHODS = ("model", "logmel-stats")
@@ -52,8 +55,8 @@ def _model(method: str, model: str | None) -> str | None:
               help="Stand-alone: model (the network) or logmel-stats (untrained log-mel mean+std).")
 @click.option("--cuts", "cuts_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Stand-alone: Lhotse cut set (jsonl.gz); stored features are used when present.")
-@click.option("--out-dir", type=click.Path(file_okay=False), default=None, help="Stand-alone: output folder.")
-@click.option("--device", default=None, help="auto, cpu, cuda, cuda:N [default: extract.device].")
+@click.option("--out-dir", type=OutputPath(folder=True), default=None, help="Stand-alone: output folder.")
+@click.option("--device", type=DeviceName(), default=None, help="auto, cpu, cuda, cuda:N [default: extract.device].")
 @click.option("--nj", type=click.IntRange(min=1), default=1, show_default=True, help="Number of parts.")
 @click.option("--cmd", default=None, help='Job launcher, e.g. "$extract_cmd" from cmd.sh (Kaldi JOB=1:N convention).')
 @config_options
@@ -83,8 +86,8 @@ def extract_cmd(exp, system, model, method, cuts_path, out_dir, device, nj, cmd,
 @click.option("--model", type=click.Path(exists=True, dir_okay=False), default=None)
 @click.option("--method", type=click.Choice(METHODS), default="model", show_default=True)
 @click.option("--cuts", "cuts_path", required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--out-dir", required=True, type=click.Path(file_okay=False))
-@click.option("--device", default=None, help="auto, cpu, cuda, cuda:N [default: extract.device].")
+@click.option("--out-dir", required=True, type=OutputPath(folder=True))
+@click.option("--device", type=DeviceName(), default=None, help="auto, cpu, cuda, cuda:N [default: extract.device].")
 @config_options
 @click.argument("job", type=int)
 @click.argument("num_jobs", type=int)

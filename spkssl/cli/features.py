@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import click
 
-from spkssl.cli.options import config_options, force_option, load_cli_config
+from spkssl.cli.options import OutputPath, config_options, force_option, load_cli_config
 
 
 @click.command("compute-fbank")
 @click.argument("cuts", type=click.Path(exists=True, dir_okay=False))
-@click.argument("out_cuts", type=click.Path(dir_okay=False))
-@click.option("--storage-dir", required=True, type=click.Path(file_okay=False),
+@click.argument("out_cuts", type=OutputPath())
+@click.option("--storage-dir", required=True, type=OutputPath(folder=True),
               help="Folder for the feature .npy files.")
 @click.option("--nj", default=1, show_default=True, type=click.IntRange(min=1),
               help="Parallel processes.")

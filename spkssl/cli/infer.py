@@ -17,13 +17,16 @@ from pathlib import Path
 
 import click
 
-from spkssl.cli.options import config_options, force_option, load_cli_config
-from spkssl.utils.threads import share_cpu
+from spkssl.cli.options import DeviceName, OutputPath, config_options, force_option, load_cli_config
+from spkssl.utils.threads import idle_cores, share_cpu
 
 
 def _errors() -> tuple[type[Exception], ...]:
     from spkssl.config import ConfigError
     from spkssl.embed.extract import ExtractionError
+    from spkssl.embed.provenance import ProvenanceError
+    from spkssl.utils.device import DeviceError
+    from spkssl.utils.io import OutputError
     from spkssl.embed.io import EmbeddingError
     from spkssl.export import ExportError
     from spkssl.inference.audio import AudioError
@@ -34,19 +37,29 @@ def _errors() -> tuple[type[Exception], ...]:
     from spkssl.scoring.trials import TrialsError
 
     return (AudioError, ModelKindError, ModelFileError, VerifyError, SidecarError, ExportError, ExtractionError,
-            EmbeddingError, TrialsError, ConfigError, ValueError)
+            EmbeddingError, TrialsError, ConfigError, ProvenanceError, DeviceError, OutputError, ValueError)
 
 
-def _load(model: str, config: str | None, overrides: tuple[str, ...], device: str, verify: str | None = None):
+def _load(model: str, config: str | None, overrides: tuple[str, ...], device: str, verify: str | None = None,
+          threads: int | None = None):
     from spkssl.inference.model import load_model
 
-    share_cpu()
-    return load_model(model, load_cli_config(config, overrides)["infer"], device, verify)
+    unused = [o for o in overrides if o.split("=", 1)[0].split(".", 1)[0] not in ("infer", "score")]
+    if unused:  # the model file decides the rest (features, network): say so rather than ignore it
+        click.echo(f"warning: {', '.join(unused)}: not used here: a model's features and network come from the "
+                   "model file; spkssl embed / verify read only infer.* and score.*", err=True)
+    infer = load_cli_config(config, overrides)["infer"]
+    n = threads if threads is not None else int(infer["threads"])
+    share_cpu(threads=n or idle_cores())
+    return load_model(model, infer, device, verify)
 
 
 model_argument = click.argument("model", type=click.Path(exists=True, dir_okay=False))
-device_option = click.option("--device", default="cpu", show_default=True,
+device_option = click.option("--device", type=DeviceName(), default="cpu", show_default=True,
                              help="cpu or cuda[:N] (final.pt and TorchScript; ONNX runs on the CPU).")
+threads_option = click.option("--threads", type=click.IntRange(min=0), default=None,
+                              help="Torch threads; 0: the cores not busy now [default: infer.threads]; "
+                                   "OMP_NUM_THREADS, when set, wins.")
 verify_option = click.option("--verify-file", "verify", type=click.Path(exists=True, dir_okay=False), default=None,
                              help="The model's verify.json [default: the one beside MODEL].")
 
@@ -54,27 +67,34 @@ verify_option = click.option("--verify-file", "verify", type=click.Path(exists=T
 @click.command("embed")
 @model_argument
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
-@click.option("--out-dir", required=True, type=click.Path(file_okay=False),
+@click.option("--out-dir", required=True, type=OutputPath(folder=True),
               help="Where xvector.ark, xvector.scp and embeddings.npz go.")
 @device_option
+@threads_option
 @config_options
 @force_option
-def embed_cmd(model, inputs, out_dir, device, config, overrides, force) -> None:
-    """Embed INPUTS (audio files, folders, a wav.scp, a Kaldi data dir, a Lhotse manifest) with MODEL."""
-    from spkssl.embed.io import embeddings_done, write_embeddings
+def embed_cmd(model, inputs, out_dir, device, threads, config, overrides, force) -> None:
+    """Embed INPUTS (audio files, folders, a wav.scp, a Kaldi data dir, a Lhotse manifest) with MODEL.
+
+    Written in parts (infer.part_size utterances): a killed run, rerun the same way, embeds only the
+    rest. A folder holding embeddings of another model, other inputs or settings is refused
+    (--force true replaces them).
+    """
+    from spkssl.inference.batch import embed_to_folder
     from spkssl.inference.sources import collect_items
 
-    if embeddings_done(out_dir) and not force:
-        click.echo(f"{out_dir} already holds embeddings (--force true redoes them)")
-        return
-    try:
-        m = _load(model, config, overrides, device)
+    try:  # --out-dir and --device were checked when the command line was read
         items = collect_items(inputs)
-        emb = m.embed_items(items, progress=True)
-        write_embeddings(out_dir, [i.id for i in items], emb)
+        m = _load(model, config, overrides, device, threads=threads)
+        done = embed_to_folder(m, items, out_dir, force=force, progress=True)
     except _errors() as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"embedded {len(items)} utterance(s) with {model} ({m.kind}, dim {emb.shape[1]}) into "
+    if done.skipped:
+        click.echo(f"{out_dir} already holds the embeddings of these {done.num_items} utterance(s) by {model} "
+                   "(--force true redoes them)")
+        return
+    resumed = f" ({done.reused} from the parts of an earlier run)" if done.reused else ""
+    click.echo(f"embedded {done.num_items} utterance(s){resumed} with {model} ({m.kind}, dim {m.embed_dim}) into "
                f"{Path(out_dir) / 'xvector.scp'} and {Path(out_dir) / 'embeddings.npz'}")
 
 
@@ -90,12 +110,13 @@ def embed_cmd(model, inputs, out_dir, device, config, overrides, force) -> None:
 @click.option("--enroll", "spk2utt", type=click.Path(exists=True, dir_okay=False), default=None,
               help="With --trials: spk2utt of the enrolment speakers (their embedding: the mean of their utterances').")
 @click.option("--backend", default=None, help="Scoring back-end [default: the first the model carries].")
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
+@click.option("--out", type=OutputPath(), default=None,
               help="With --trials: write 'enroll test score accept|reject' per trial here.")
 @verify_option
 @device_option
+@threads_option
 @config_options
-def verify_cmd(model, pair, trials_path, audio, embeddings, spk2utt, backend, out, verify, device, config,
+def verify_cmd(model, pair, trials_path, audio, embeddings, spk2utt, backend, out, verify, device, threads, config,
                overrides) -> None:
     """Same speaker? Score A B (two audio files), or a trial list, at the threshold MODEL carries."""
     if trials_path is None and len(pair) != 2:
@@ -103,7 +124,7 @@ def verify_cmd(model, pair, trials_path, audio, embeddings, spk2utt, backend, ou
     if trials_path is not None and (pair or bool(audio) == bool(embeddings)):
         raise click.UsageError("--trials takes --audio or --embeddings (one of them), and no audio files")
     try:
-        m = _load(model, config, overrides, device, verify)
+        m = _load(model, config, overrides, device, verify, threads)
         if trials_path is None:
             from spkssl.inference.model import VerifyError
 
@@ -123,6 +144,7 @@ def verify_cmd(model, pair, trials_path, audio, embeddings, spk2utt, backend, ou
 
 def _verify_list(m, trials_path, audio, embeddings, spk2utt, backend, out, config, overrides) -> None:
     from spkssl.embed.io import read_embeddings
+    from spkssl.embed.provenance import Provenance, check_provenance, read_provenance
     from spkssl.inference.sources import collect_items
     from spkssl.inference.verify import format_result, read_spk2utt, verify_trials, write_decisions
     from spkssl.scoring.trials import read_trials
@@ -130,6 +152,9 @@ def _verify_list(m, trials_path, audio, embeddings, spk2utt, backend, out, confi
     trials = read_trials(trials_path, require_labels=False)
     enrol = read_spk2utt(spk2utt) if spk2utt else None
     if embeddings:
+        if read_provenance(embeddings) is None:
+            click.echo(f"warning: {embeddings} records no model: it cannot be checked that {m.path} made them", err=True)
+        check_provenance(embeddings, Provenance.of(m.path, []), model_only=True)
         ids, emb = read_embeddings(embeddings)
     else:
         wanted = set(trials.test) | (set(u for utts in enrol.values() for u in utts) if enrol else set(trials.enroll))
@@ -152,7 +177,7 @@ def _verify_list(m, trials_path, audio, embeddings, spk2utt, backend, out, confi
 @model_argument
 @click.option("--format", "formats", multiple=True, type=click.Choice(["torchscript", "onnx"]),
               help="Repeatable [default: both].")
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
+@click.option("--out", type=OutputPath(), default=None,
               help="Output file, with one --format [default: beside MODEL, final.ts / final.onnx].")
 def export_cmd(model, formats, out) -> None:
     """Export MODEL (a final.pt) with its fbank front-end and CMN inside: raw samples in, an embedding out."""
@@ -162,6 +187,11 @@ def export_cmd(model, formats, out) -> None:
     if out and len(formats) > 1:
         raise click.UsageError("--out names one file: give one --format with it")
     try:
+        from spkssl.export.exporters import SUFFIXES
+        from spkssl.utils.io import check_writable
+
+        for fmt in formats:  # every output writable before the first export starts
+            check_writable(out or Path(model).with_suffix(SUFFIXES[fmt]))
         for fmt in formats:
             path = export_model(model, fmt, out)
             click.echo(f"{fmt}: {path} ({path.stat().st_size / 2**20:.1f} MiB)")

@@ -33,6 +33,41 @@ def config_options(f: F) -> F:
                         help="Config YAML: a recipe conf or an experiment's config.yaml [default: package defaults].")(f)
 
 
+class OutputPath(click.Path):
+    """An output path, checked when the command line is parsed: before any work, a folder that cannot be
+    made or written (a parent that is a file, a read-only place) is a usage error naming it (exit 2)."""
+
+    def __init__(self, folder: bool = False) -> None:
+        super().__init__(file_okay=not folder, dir_okay=folder)
+        self.folder = folder
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from spkssl.utils.io import OutputError, check_writable
+
+        value = super().convert(value, param, ctx)
+        try:
+            check_writable(value, folder=self.folder)
+        except OutputError as exc:
+            self.fail(str(exc), param, ctx)
+        return value
+
+
+class DeviceName(click.ParamType):
+    """A device (``auto``, ``cpu``, ``cuda``, ``cuda:N``), checked when the command line is parsed: a GPU
+    this machine does not have is a usage error (exit 2) before any work."""
+
+    name = "device"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from spkssl.utils.device import DeviceError, check_device
+
+        try:
+            check_device(value)
+        except DeviceError as exc:
+            self.fail(str(exc), param, ctx)
+        return value
+
+
 def load_cli_config(config: str | None, overrides: Iterable[str]) -> dict[str, Any]:
     """:func:`spkssl.config.load_config` with errors turned into a clean command-line error."""
     try:

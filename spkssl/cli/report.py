@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import click
 
-from spkssl.cli.options import config_options, force_option, open_experiment
+from spkssl.cli.options import OutputPath, config_options, force_option, open_experiment
 
 
 @click.command("report")
 @click.option("--exp", "exps", required=True, multiple=True, type=click.Path(exists=True, file_okay=False),
               help="Experiment folder holding round<r>/ subdirectories; given several times (repeated runs "
                    "of one setting), the report is their mean ± std, written to --out-dir.")
-@click.option("--out-dir", type=click.Path(file_okay=False), default=None,
+@click.option("--out-dir", type=OutputPath(folder=True), default=None,
               help="With several --exp: the folder of the report over the runs.")
 @click.option("--reference", "references", multiple=True, metavar="LABEL=EXP_DIR",
               help="Another experiment shown as a row (its round 0), e.g. the supervised reference; "
@@ -42,7 +42,7 @@ from spkssl.cli.options import config_options, force_option, open_experiment
               help="With --trials-name: the trial list for the DET curves [default: the one in each metrics JSON].")
 @click.option("--extra-row", "extra_rows", multiple=True, metavar="LABEL=METRICS_JSON",
               help="With --trials-name: a reference row (repeatable); missing files are left out.")
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
+@click.option("--out", type=OutputPath(), default=None,
               help="With --trials-name: output Markdown [default: EXP/RESULTS.md]; figures go beside it.")
 @config_options
 @force_option

@@ -23,7 +23,7 @@ from typing import Any
 
 import click
 
-from spkssl.cli.options import check_exp_usage, config_options, exp_option, load_cli_config, open_experiment
+from spkssl.cli.options import OutputPath, check_exp_usage, config_options, exp_option, load_cli_config, open_experiment
 from spkssl.config import ConfigError
 from spkssl.embed.io import EmbeddingError, read_embeddings
 from spkssl.scoring import (BACKENDS, Backend, TrainingSet, backend_info, check_dimensions, fit_backend,
@@ -53,7 +53,7 @@ _ERRORS = (EmbeddingError, TrialsError, MetricsError, ConfigError, ValueError)
               help="Speaker (or pseudo-speaker) of every training utterance (PLDA, speaker cohorts).")
 @click.option("--mean-sub/--no-mean-sub", default=None,
               help="Subtract the training mean before cosine/AS-norm. Default: score.mean_sub.")
-@click.option("--out-dir", type=click.Path(file_okay=False), default=None, help="Stand-alone: where scores go.")
+@click.option("--out-dir", type=OutputPath(folder=True), default=None, help="Stand-alone: where scores go.")
 @click.option("--name", default=None, help="Stand-alone: prefix of the output files (usually the trial list name).")
 @click.option("--skip-missing", is_flag=True,
               help="Stand-alone: leave out (and count) trials naming an utterance without an embedding, as Kaldi does.")
@@ -149,7 +149,7 @@ def _score_experiment(exp: str, system: str | None, backends: tuple[str, ...], m
 @click.command("compute-metrics")
 @click.argument("scores", type=click.Path(exists=True, dir_okay=False))
 @click.argument("trials_path", metavar="TRIALS", type=click.Path(exists=True, dir_okay=False))
-@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Also write the metrics here.")
+@click.option("--json", "json_out", type=OutputPath(), default=None, help="Also write the metrics here.")
 @click.option("--p-target", "p_targets", multiple=True, type=float, default=(),
               help="Target prior of a minDCF (repeatable) [default: score.p_targets].")
 @config_options

@@ -11,7 +11,7 @@ from typing import Optional
 
 import click
 
-from spkssl.cli.options import config_options, load_cli_config
+from spkssl.cli.options import OutputPath, config_options, load_cli_config
 from spkssl.synth.corpus import CorpusSpec, generate_corpus
 
 
@@ -36,7 +36,7 @@ def _spec_options(f):
 
 
 @click.command("synth")
-@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.argument("out_dir", type=OutputPath(folder=True))
 @_spec_options
 @click.option("--nj", type=click.IntRange(min=1), default=None,
               help="Processes synthesising utterances [default: number of CPU cores]; "

@@ -24,7 +24,10 @@ from typing import Sequence
 
 import click
 
-from spkssl.cli.options import check_exp_usage, config_options, exp_option, force_option, load_cli_config, open_experiment
+from spkssl.cli.options import (
+    DeviceName, OutputPath, check_exp_usage, config_options, exp_option, force_option, load_cli_config,
+    open_experiment,
+)
 from spkssl.utils.logging import get_logger
 from spkssl.utils.threads import share_cpu
 
@@ -54,7 +57,7 @@ def torchrun_argv(argv: Sequence[str], ngpu: int) -> list[str]:
               help="With --exp: the round to train (0: round 0; r >= 1: on round r's pseudo labels).")
 @click.option("--cuts", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Stand-alone: training cut set.")
-@click.option("--out-dir", type=click.Path(file_okay=False), default=None, help="Stand-alone: round directory.")
+@click.option("--out-dir", type=OutputPath(folder=True), default=None, help="Stand-alone: round directory.")
 @click.option("--objective", default=None,
               help="Stand-alone: training objective (contrastive, dino, classification or dino_classification).")
 @click.option("--aug-dir", type=click.Path(exists=True, file_okay=False), default=None,
@@ -65,7 +68,7 @@ def torchrun_argv(argv: Sequence[str], ngpu: int) -> list[str]:
               help="Stand-alone: Shar shards holding the audio of --cuts (spkssl prepare shar); read in sequence.")
 @click.option("--ngpu", type=click.IntRange(min=0), default=None,
               help="0: CPU; 1: one GPU; N > 1: DDP over N local GPUs with torchrun [default: --device].")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N (without --ngpu).")
+@click.option("--device", type=DeviceName(), default="auto", show_default=True, help="auto, cpu, cuda or cuda:N (without --ngpu).")
 @click.option("--max-steps", type=int, default=None,
               help="Stop with a checkpoint after this global step (overrides train.max_steps).")
 @config_options

@@ -198,6 +198,9 @@ def import_kaldi_dir(
     if not (data_dir / "wav.scp").is_file():
         raise KaldiDirError(f"{data_dir}: required file 'wav.scp' not found")
     scp = read_wav_scp(data_dir / "wav.scp", audio_root)
+    if not scp:
+        raise KaldiDirError(f"{data_dir / 'wav.scp'}: no recordings in it (empty, or comments only): "
+                            "nothing to import")
     labelled = (data_dir / "utt2spk").is_file()
     utt2spk = read_table(data_dir / "utt2spk", num_fields=1) if labelled else {}
     if not labelled:

@@ -27,7 +27,7 @@ Example (three 1 s noise WAVs, an untrained tiny TDNN, two parts run here one af
     True
     >>> ids, emb = read_embeddings(d / "emb" / NPZ_NAME)
     >>> ids, emb.shape, sorted(p.name for p in (d / "emb").iterdir())  # the parts are merged and removed
-    (['u0', 'u1', 'u2'], (3, 16), ['embeddings.npz', 'xvector.ark', 'xvector.scp'])
+    (['u0', 'u1', 'u2'], (3, 16), ['embeddings.npz', 'provenance.json', 'xvector.ark', 'xvector.scp'])
     >>> embed_cutset(d / "final.pt", d / "cuts.jsonl.gz", d / "emb", cfg)  # done already: skipped
     False
 """
@@ -44,6 +44,7 @@ from spkssl.embed.extract import (
     Embedder, ExtractionError, extract_cuts, logmel_stats_embedder, model_embedder, split_indices,
 )
 from spkssl.embed.io import NPZ_NAME, embeddings_done, read_embeddings, write_embeddings
+from spkssl.embed.provenance import PROVENANCE_NAME, Provenance, file_sha256, read_provenance, write_provenance
 from spkssl.features.frontend import FeatureFrontend
 from spkssl.utils.device import resolve_device
 from spkssl.utils.logging import get_logger
@@ -140,12 +141,19 @@ def embed_cutset(model: str | Path | None, cuts_path: str | Path, out_dir: str |
     from spkssl.launch import run_with_launcher
 
     out = Path(out_dir)
+    record = extraction_provenance(model, cuts_path, cfg)
     if embeddings_done(out) and not force:
-        log.info("%s already holds embeddings; skipping (force to redo)", out)
+        have = read_provenance(out)
+        if have is None or have.differences(record):
+            made = "with no record of what made them" if have is None else f"made by {have.maker()}"
+            raise ExtractionError(f"{out} holds embeddings {made}, not by {record.maker()} of {cuts_path}: "
+                                  "--force true redoes them")
+        log.info("%s already holds these embeddings; skipping (force to redo)", out)
         return False
-    for name in (NPZ_NAME, "xvector.scp", "xvector.ark"):
+    for name in (NPZ_NAME, "xvector.scp", "xvector.ark", PROVENANCE_NAME):
         (out / name).unlink(missing_ok=True)
     if nj <= 1 and not cmd:
+        write_provenance(out, record)  # before embeddings.npz, the completion marker
         embed_part(model, cuts_path, out, cfg, device)
         return True
     nj = max(nj, 1)
@@ -159,6 +167,16 @@ def embed_cutset(model: str | Path | None, cuts_path: str | Path, out_dir: str |
     else:
         for j, d in enumerate(parts, 1):
             embed_part(model, cuts_path, d, cfg, device, j, nj)
+    write_provenance(out, record)
     merge_parts(cuts_path, parts, out)
     shutil.rmtree(split)
     return True
+
+
+def extraction_provenance(model: str | Path | None, cuts_path: str | Path, cfg: Mapping[str, Any]) -> Provenance:
+    """What a folder of extracted embeddings records: the model (or the baseline), the cut set's digest and
+    the settings that change the numbers (chunking; the baseline's features)."""
+    settings: dict[str, Any] = {"extract.chunk_seconds": None if model is None else cfg["extract"]["chunk_seconds"]}
+    if model is None:
+        settings["features"] = dict(cfg["features"])
+    return Provenance.of(model, [("cuts", file_sha256(cuts_path))], settings)

@@ -42,11 +42,12 @@ import numpy as np
 
 from spkssl.config import with_defaults
 from spkssl.inference.audio import AudioError, AudioItem, file_item, prepare_audio
+from spkssl.scoring.backends import backend_class
 from spkssl.scoring.base import Backend
 from spkssl.scoring.cosine import CosineBackend
 from spkssl.inference.engines import Engine, Waveform, embed_dim, open_engine
 from spkssl.inference.sidecar import Sidecar, read_verify_sidecar
-from spkssl.inference.vad import apply_vad
+from spkssl.inference.vad import apply_vad, has_speech
 
 
 class VerifyError(ValueError):
@@ -102,6 +103,10 @@ class SpeakerModel:
                 the model does not take with ``infer.resample`` false, nothing voiced, too short).
         """
         wave = prepare_audio(samples, rate, self.sampling_rate, self.infer, where)
+        if self.infer["require_speech"] and not has_speech(wave, self.sampling_rate, self.infer["vad"]):
+            raise AudioError(f"{where}: no speech found ({wave.shape[0] / self.sampling_rate:.2f} s of silence or "
+                             "a flat signal by the energy VAD): not embedded (infer.require_speech=false embeds "
+                             "it anyway)")
         wave = apply_vad(wave, self.sampling_rate, self.infer["vad"], where)
         if wave.shape[0] < self.infer["min_seconds"] * self.sampling_rate:
             raise AudioError(f"{where}: {wave.shape[0] / self.sampling_rate:.3f} s of audio"
@@ -129,6 +134,8 @@ class SpeakerModel:
     # ------------------------------------------------------------------ scoring
     def backend(self, name: str | None = None) -> Backend:
         """The scoring back-end ``name`` the model carries (None: its default; plain cosine without a sidecar)."""
+        if name is not None:
+            backend_class(name)  # an unknown name lists the registered back-ends
         if self.sidecar is not None:
             return self.sidecar.backend(name)
         if name not in (None, "cosine"):
@@ -161,6 +168,9 @@ class SpeakerModel:
             raise VerifyError(f"{self.path} carries no verify threshold ({source or 'no verify.json beside it'}): "
                               "`spkssl score --exp E --system round<r>` with validation trials (inputs.val_trials) "
                               "writes one")
+        if self.infer["vad"]["name"] != "none":  # the threshold was measured on whole utterances
+            source += (f"; measured without VAD, so with infer.vad.name={self.infer['vad']['name']} it may not "
+                       "hold")
         return thr, source
 
     def verify(self, a: Any, b: Any, backend: str | None = None) -> Decision:

@@ -34,7 +34,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from spkssl.scoring.backends import load_backend
+from spkssl.scoring.backends import backend_class, load_backend
 from spkssl.scoring.base import Backend
 from spkssl.utils.io import atomic_path, write_json_atomic
 from spkssl.utils.logging import get_logger
@@ -45,6 +45,8 @@ VERIFY_JSON = "verify.json"
 VERIFY_NPZ = "verify.npz"
 #: which threshold of :func:`spkssl.scoring.metrics.compute_metrics` a model carries
 THRESHOLD_KIND = "eer_kaldi"
+#: how the embeddings behind a threshold were made (infer.vad.name other than none departs from it)
+FRONT_END = "whole utterances, no VAD, as spkssl extract embeds them"
 
 
 class SidecarError(ValueError):
@@ -67,6 +69,7 @@ class Sidecar:
     def backend(self, name: str | None) -> Backend:
         """Back-end ``name`` (None: the default); the error lists the stored ones."""
         name = name or self.default_backend
+        backend_class(name)  # an unknown name lists the registered back-ends
         if name not in self.backends:
             raise SidecarError(f"{self.path}: no back-end '{name}' stored (it has {sorted(self.backends)}); "
                                f"score the system with --backend {name} to add it")
@@ -98,7 +101,8 @@ def write_verify_sidecar(folder: Path, system: str, model: str, val_results: Seq
         log.info("%s: no validation list scored (inputs.val_trials), so no verify threshold", system)
         return None
     info: dict[str, Any] = {"system": system, "model": model, "threshold_kind": THRESHOLD_KIND,
-                            "default_backend": val[0]["backend"], "score": dict(score_cfg), "backends": {}}
+                            "front_end": FRONT_END, "default_backend": val[0]["backend"], "score": dict(score_cfg),
+                            "backends": {}}
     arrays: dict[str, np.ndarray] = {}
     for r in val:
         info["backends"][r["backend"]] = {

@@ -98,6 +98,21 @@ def _silero_model(load: Callable[[], Any]) -> Any:
     return _SILERO[0]
 
 
+def has_speech(wave: np.ndarray, rate: int, cfg: Mapping[str, Any]) -> bool:
+    """Whether the energy VAD (the ``infer.vad`` thresholds) finds one voiced frame in ``wave``.
+
+    >>> cfg = {"energy_threshold": 5.5, "energy_mean_scale": 0.5, "frames_context": 2, "proportion_threshold": 0.12}
+    >>> has_speech(np.zeros(16000, dtype=np.float32), 16000, cfg)
+    False
+    >>> has_speech(0.1 * np.random.default_rng(0).standard_normal(16000).astype(np.float32), 16000, cfg)
+    True
+    """
+    if wave.shape[0] == 0:
+        return False
+    energy, _ = frame_log_energy(wave, rate)
+    return bool(voiced_frames(energy, cfg).any())
+
+
 #: ``infer.vad.name`` → ``detector(wave, rate, vad_cfg) -> keep mask over samples``
 VADS: Registry[Callable[[np.ndarray, int, Mapping[str, Any]], np.ndarray]] = Registry(
     "infer.vad.name", {"none": _none, "energy": _energy, "silero": _silero})

@@ -31,7 +31,11 @@ def write_scores(path: str | Path, trials: Trials, scores: np.ndarray) -> None:
 
 
 def read_score_file(path: str | Path) -> dict[tuple[str, str], float]:
-    """Read ``utt1 utt2 score`` lines into a dict (errors name file, line and content)."""
+    """Read ``utt1 utt2 score`` lines into a dict (errors name file, line and content).
+
+    A fourth column ``accept|reject`` (``spkssl verify --out``) is allowed: every scoring command's
+    file reads here.
+    """
     path = Path(path)
     if not path.is_file():
         raise TrialsError(f"score file not found: {path}")
@@ -41,8 +45,9 @@ def read_score_file(path: str | Path) -> dict[tuple[str, str], float]:
             parts = line.split()
             if not parts:
                 continue
-            if len(parts) != 3:
-                raise TrialsError(f"{path}:{lineno}: expected 'utt1 utt2 score', got {line.rstrip()!r}")
+            if len(parts) != 3 and not (len(parts) == 4 and parts[3] in ("accept", "reject")):
+                raise TrialsError(f"{path}:{lineno}: expected 'utt1 utt2 score [accept|reject]', "
+                                  f"got {line.rstrip()!r}")
             try:
                 value = float(parts[2])
             except ValueError:

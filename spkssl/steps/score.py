@@ -26,6 +26,7 @@ from lhotse import CutSet
 
 from spkssl.cluster.pseudo import make_pseudo_labels
 from spkssl.embed.io import NPZ_NAME, read_embeddings
+from spkssl.embed.provenance import Provenance, check_provenance
 from spkssl.experiment import Experiment, System
 from spkssl.inference.sidecar import write_verify_sidecar
 from spkssl.scoring import Backend, TrainingSet, check_dimensions, fit_backend, run_scoring
@@ -149,8 +150,11 @@ def score_system(exp: Experiment, system: System, backends: Sequence[str] | None
     if not lists:
         log.warning("%s: no trial lists in inputs.trials or inputs.val_trials; nothing to score", exp.config_path)
     results = []
+    made_by = Provenance.of(system.model, []) if system.model is None or system.model.is_file() else None
     for name, path, emb_dir in lists:
         trials = read_trials(path)
+        if made_by is not None:
+            check_provenance(emb_dir, made_by, model_only=True)  # embeddings of this system's model, or refused
         ids, emb = read_embeddings(emb_dir / NPZ_NAME)
         for backend, train in fitted.values():
             check_dimensions({"embeddings": emb, "train_embeddings": train.emb},

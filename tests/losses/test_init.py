@@ -32,7 +32,7 @@ def test_partial_sections_take_the_package_defaults() -> None:
     assert build_contrastive_loss({"temperature": 0.2}).temperature == 0.2
     head = build_classification_loss({"margin": 0.3}, 8, 4)  # name from loss.yaml: aam
     assert isinstance(head, AAMSoftmax) and head.margin == 0.3
-    with pytest.raises(ConfigError, match="did you mean 'margin'"):
+    with pytest.raises(ConfigError, match="did you mean 'loss.classification.margin'"):
         build_classification_loss({"margn": 0.3}, 8, 4)
 
 

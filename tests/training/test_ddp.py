@@ -65,7 +65,7 @@ def test_cli_stop_resume_skip_and_errors(cuts_path: Path, tmp_path: Path) -> Non
     r = runner.invoke(cli, _args(cfg_path, cuts_path, out, "--set", "train.epochs=1", "--force", "true"))
     assert r.exit_code == 0 and "trained 1 epochs (3 steps)" in r.output, r.output
     r = runner.invoke(cli, _args(cfg_path, cuts_path, tmp_path / "bad", "--set", "train.epocs=1"))
-    assert r.exit_code != 0 and "did you mean 'epochs'" in r.output
+    assert r.exit_code != 0 and "did you mean 'train.epochs'" in r.output
     r = runner.invoke(cli, _args(cfg_path, cuts_path, tmp_path / "bad", "--set", "train.batch_size=50"))
     assert r.exit_code != 0 and "cannot fill one batch" in r.output
 

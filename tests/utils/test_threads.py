@@ -38,3 +38,44 @@ def test_omp_num_threads_wins_over_everything(monkeypatch):
 def test_negative_threads_is_an_error():
     with pytest.raises(ValueError, match="threads must be >= 0"):
         share_cpu(threads=-1)
+
+
+def _spin() -> None:
+    while True:
+        pass
+
+
+@pytest.mark.skipif(len(__import__("os").sched_getaffinity(0)) < 2, reason="needs 2 cores")
+def test_idle_cores_leaves_out_a_core_another_process_keeps_busy():
+    import multiprocessing as mp
+    import os
+    import time
+
+    from spkssl.utils.threads import idle_cores
+
+    cores = len(os.sched_getaffinity(0))
+    spinner = mp.Process(target=_spin, daemon=True)
+    spinner.start()
+    try:
+        time.sleep(0.3)
+        assert 1 <= idle_cores(window=0.3) <= cores - 1
+    finally:
+        spinner.terminate()
+        spinner.join()
+
+
+def test_embed_takes_threads(tmp_path):
+    import numpy as np
+    import soundfile as sf
+    from click.testing import CliRunner
+
+    from spkssl.cli import cli
+    from spkssl.models import build_model
+    from spkssl.models.io import save_final_model
+
+    cfg = {"model": {"name": "tdnn", "embed_dim": 8, "kwargs": {"channels": 16}}, "features": {"num_mel_bins": 80}}
+    save_final_model(tmp_path / "final.pt", build_model(cfg["model"], 80), cfg)
+    sf.write(tmp_path / "a.wav", 0.1 * np.random.default_rng(0).standard_normal(16000), 16000)
+    r = CliRunner().invoke(cli, ["embed", str(tmp_path / "final.pt"), str(tmp_path / "a.wav"), "--out-dir",
+                                 str(tmp_path / "e"), "--threads", "1"])
+    assert r.exit_code == 0 and torch.get_num_threads() == 1, r.output
