@@ -44,7 +44,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-import yaml
 
 TYPES = ("int", "float", "bool", "str", "device", "any")
 _BOUND_RE = re.compile(r"^(>=|>|<=|<)\s*(-?[\d.e+-]+)$")

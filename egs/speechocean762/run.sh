@@ -29,7 +29,9 @@ tag=cpu
 supervised=false    # true: the reference, round 0 trained on the TRUE labels, in exp/<tag>_supervised
 seeds=              # e.g. "0 1 2": one experiment per repetition seed S, exp/<tag>_seed<S> (train.seed and cluster.seed + S); stage 7 adds their mean ± std in exp/<tag>_seeds
 nj=2                # parallel jobs for fbank and extraction
-ngpu=0              # 0: CPU; 1: one GPU; N > 1: DDP over N GPUs of this node
+ngpu=0              # workers per node: 0: one CPU worker; 1: one GPU; G > 1: DDP over G GPUs
+nodes=1             # nodes, one torchrun agent each (c10d rendezvous): through Slurm with SPKSSL_LAUNCHER=slurm, else on this machine
+max_restarts=0      # times torchrun restarts lost workers (they resume from the newest checkpoint)
 start_round=1       # first pseudo-label round of stage 6
 force=false         # true: redo the stages that run, even when finished
 data_dir=data       # manifests, trials, fbank
@@ -150,11 +152,13 @@ fi
 for exp in "${runs[@]}"; do
   if stage_enabled 4 && ! stage_done "$exp/round0" train; then
     log "Stage 4: round 0 (rounds.round0_objective) into $exp/round0; log: $exp/round0/log/train.log"
-    $cuda_cmd "$exp/round0/log/train.log" \
+    $cuda_cmd --nodes "$nodes" "$exp/round0/log/train.log" \
       spkssl train \
         --exp "$exp" \
         --round 0 \
         --ngpu "$ngpu" \
+        --nodes "$nodes" \
+        --max-restarts "$max_restarts" \
         --force "$force"
     mark_stage_done "$exp/round0" train
   fi
@@ -186,11 +190,13 @@ for exp in "${runs[@]}"; do
         --exp "$exp" \
         --round "$r" \
         --force "$force"
-      $cuda_cmd "$exp/round$r/log/train.log" \
+      $cuda_cmd --nodes "$nodes" "$exp/round$r/log/train.log" \
         spkssl train \
           --exp "$exp" \
           --round "$r" \
           --ngpu "$ngpu" \
+          --nodes "$nodes" \
+          --max-restarts "$max_restarts" \
           --force "$force"
       spkssl extract \
         --exp "$exp" \

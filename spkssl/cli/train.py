@@ -10,15 +10,15 @@ Stand-alone, on any cut set::
 
     spkssl train --config conf.yaml --cuts cuts.jsonl.gz --out-dir out --objective contrastive
 
-``--ngpu N`` (N > 1) restarts the command under
-``torchrun --standalone --nnodes=1 --nproc_per_node=N --no-python spkssl train ...``;
-for several nodes, start ``torchrun ... --no-python spkssl train --exp ... --round ...`` yourself.
+``--ngpu G`` (G > 1) restarts the command under ``torchrun --standalone --nproc_per_node=G``;
+``--nodes N`` starts one torchrun agent per node through a c10d rendezvous: with ``srun`` inside
+a Slurm allocation, else N agents on this machine (:mod:`spkssl.launch.torchrun`)::
+
+    $cuda_cmd --nodes 2 log/train.log spkssl train --exp exp/mini --round 0 --nodes 2 --ngpu 4
 """
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import sys
 from typing import Sequence
 
@@ -32,23 +32,6 @@ from spkssl.utils.logging import get_logger
 from spkssl.utils.threads import share_cpu
 
 log = get_logger(__name__)
-
-
-def torchrun_argv(argv: Sequence[str], ngpu: int) -> list[str]:
-    """The ``torchrun`` command that reruns ``spkssl <argv>`` on ``ngpu`` local processes.
-
-    >>> torchrun_argv(["train", "--exp", "e", "--round", "0", "--ngpu", "2"], 2)[-7:]
-    ['--no-python', 'spkssl', 'train', '--exp', 'e', '--round', '0']
-    """
-    kept, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg == "--ngpu":
-            skip = True
-        elif not arg.startswith("--ngpu="):
-            kept.append(arg)
-    return ["torchrun", "--standalone", "--nnodes=1", f"--nproc_per_node={ngpu}", "--no-python", "spkssl", *kept]
 
 
 @click.command("train")
@@ -67,7 +50,14 @@ def torchrun_argv(argv: Sequence[str], ngpu: int) -> list[str]:
 @click.option("--shar", type=click.Path(exists=True, file_okay=False), default=None,
               help="Stand-alone: Shar shards holding the audio of --cuts (spkssl prepare shar); read in sequence.")
 @click.option("--ngpu", type=click.IntRange(min=0), default=None,
-              help="0: CPU; 1: one GPU; N > 1: DDP over N local GPUs with torchrun [default: --device].")
+              help="Workers per node: 0: one CPU worker; 1: one GPU; G > 1: DDP over G GPUs with torchrun "
+                   "[default: --device].")
+@click.option("--nodes", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Nodes, one torchrun agent each (c10d rendezvous): through srun inside a Slurm allocation "
+                   "($cuda_cmd --nodes N), else N agents on this machine.")
+@click.option("--max-restarts", type=click.IntRange(min=0), default=0, show_default=True,
+              help="With several workers: times torchrun restarts them after a failure (each resumes from the "
+                   "newest checkpoint).")
 @click.option("--device", type=DeviceName(), default="auto", show_default=True, help="auto, cpu, cuda or cuda:N (without --ngpu).")
 @click.option("--max-steps", type=int, default=None,
               help="Stop with a checkpoint after this global step (overrides train.max_steps).")
@@ -75,20 +65,24 @@ def torchrun_argv(argv: Sequence[str], ngpu: int) -> list[str]:
 @force_option
 def train_command(exp: str | None, round_: int | None, cuts: str | None, out_dir: str | None,
                   objective: str | None, aug_dir: str | None, init_from: str | None, shar: str | None,
-                  ngpu: int | None, device: str,
+                  ngpu: int | None, nodes: int, max_restarts: int, device: str,
                   max_steps: int | None, config: str | None, overrides: tuple[str, ...], force: bool) -> None:
     """Train (or resume) one round: checkpoints/, tensorboard/, final.pt, train_summary.json.
 
     Resumes from the newest checkpoint automatically; exits with status 3 on a NaN/inf loss.
     """
+    from spkssl.launch.torchrun import exec_standalone, launch_agents
     from spkssl.training.ddp import launched_by_torchrun
 
-    if ngpu is not None and ngpu > 1 and not launched_by_torchrun():
-        argv = torchrun_argv(sys.argv[1:], ngpu)
-        if shutil.which("torchrun") is None:
-            raise click.ClickException("--ngpu > 1 needs torchrun on PATH (it comes with torch)")
-        log.info("starting DDP: %s", " ".join(argv))
-        os.execvp(argv[0], argv)
+    workers = max(1, ngpu or 0)
+    if (workers > 1 or nodes > 1) and not launched_by_torchrun():
+        argv = sys.argv[1:] + (["--device", "cpu"] if ngpu == 0 else [])
+        try:
+            if nodes == 1:
+                exec_standalone(argv, workers, max_restarts)
+            sys.exit(launch_agents(argv, nodes, workers, max_restarts))
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from exc
     if ngpu is not None:
         device = "cpu" if ngpu == 0 else "auto"
     if exp is not None:
@@ -118,6 +112,7 @@ def _run(cfg: dict, opts: dict, device: str, force: bool, max_steps: int | None)
     import torch
 
     from spkssl.training.ddp import cleanup_distributed, init_distributed
+    from spkssl.training.preempt import PREEMPTED_EXIT
     from spkssl.training.trainer import TrainingDiverged, TrainOptions, train
     from spkssl.utils.device import resolve_device
     from spkssl.utils.lock import LockHeld
@@ -144,6 +139,10 @@ def _run(cfg: dict, opts: dict, device: str, force: bool, max_steps: int | None)
                    f"{result['final_loss']:.4f}: {opts['out_dir']}/final.pt")
     elif result["status"] == "stopped" and dist.is_main:
         click.echo(f"stopped at step {result['step']} (max steps); rerun to continue")
+    elif result["status"] == "preempted":
+        if dist.is_main:
+            click.echo(f"stopped at step {result['step']} by SIGUSR1 with a checkpoint; rerun to continue")
+        sys.exit(PREEMPTED_EXIT)
 
 
 commands = [train_command]

@@ -46,10 +46,16 @@ class LaunchError(Exception):
 
 @dataclass
 class LaunchOptions:
-    """Resources requested with ``--num-threads/--gpu/--mem/--max-jobs-run`` (+ extras)."""
+    """Resources requested with ``--num-threads/--gpu/--nodes/--mem/--max-jobs-run`` (+ extras).
+
+    ``nodes`` > 1 asks for that many nodes per job, one task on each, with ``gpu`` GPUs per node
+    (``spkssl train --nodes N`` then starts one torchrun agent per task); the local launcher runs
+    the job once, here, as it ignores ``gpu``.
+    """
 
     num_threads: int | None = None
     gpu: int = 0
+    nodes: int = 1
     mem: str | None = None
     max_jobs_run: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
@@ -128,7 +134,7 @@ def parse_launch_args(
     """
     args = list(args)
     opts = LaunchOptions()
-    known = {"num-threads", "gpu", "mem", "max-jobs-run", *extra_options}
+    known = {"num-threads", "gpu", "nodes", "mem", "max-jobs-run", *extra_options}
     while args and args[0].startswith("--"):
         raw = args.pop(0)
         name, eq, value = raw[2:].partition("=")
@@ -145,6 +151,8 @@ def parse_launch_args(
             opts.num_threads = _int_opt(name, value, 1)
         elif name == "gpu":
             opts.gpu = _int_opt(name, value, 0)
+        elif name == "nodes":
+            opts.nodes = _int_opt(name, value, 1)
         elif name == "max-jobs-run":
             opts.max_jobs_run = _int_opt(name, value, 1)
         elif name == "mem":
@@ -166,7 +174,7 @@ def parse_launch_args(
             raise LaunchError(f"{prog}: empty job range {var}={start}:{end}")
     if len(args) < 2:
         raise LaunchError(
-            f"usage: {prog} [--num-threads N] [--gpu N] [--mem 4G] [--max-jobs-run M] "
+            f"usage: {prog} [--num-threads N] [--gpu N] [--nodes N] [--mem 4G] [--max-jobs-run M] "
             "[JOB=1:N] log/name.JOB.log command args ..."
         )
     log_template, argv = args[0], args[1:]

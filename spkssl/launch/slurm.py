@@ -60,7 +60,11 @@ def sbatch_options(spec: JobSpec, opts: LaunchOptions) -> list[str]:
     ]
     if opts.mem:
         lines.append(f"--mem={opts.mem}")
-    if opts.gpu:
+    if opts.nodes > 1:  # one task per node; spkssl train --nodes N starts a torchrun agent in each
+        lines += [f"--nodes={opts.nodes}", "--ntasks-per-node=1"]
+        if opts.gpu:
+            lines.append(f"--gpus-per-node={opts.gpu}")
+    elif opts.gpu:
         lines.append(f"--gpus={opts.gpu}")
     partition = opts.extra.get("partition") or os.environ.get("SPKSSL_SLURM_PARTITION", "")
     if partition:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -70,7 +71,16 @@ def init_distributed(device: torch.device) -> DistContext:
     if device.type == "cuda":
         torch.cuda.set_device(local_rank)
     if not dist.is_initialized():
-        dist.init_process_group(backend=backend, rank=rank, world_size=world)
+        restart = os.environ.get("TORCHELASTIC_RESTART_COUNT")
+        if restart is not None and os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True":
+            # torchrun restarted the workers: meet in a key space of this attempt, so no address a worker
+            # of the lost attempt published is read (gloo would try to connect to it)
+            store = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), world, is_master=False,
+                                  timeout=timedelta(minutes=10))
+            dist.init_process_group(backend=backend, store=dist.PrefixStore(f"spkssl/attempt_{restart}", store),
+                                    rank=rank, world_size=world)
+        else:
+            dist.init_process_group(backend=backend, rank=rank, world_size=world)
     return DistContext(rank=rank, world_size=world, local_rank=local_rank)
 
 

@@ -41,6 +41,7 @@ from spkssl.training.checkpoint import (
 from spkssl.training.ddp import DistContext
 from spkssl.training.module import Featurize, TrainModule, features_on_device
 from spkssl.training.objectives import build_objective, objective_class
+from spkssl.training.preempt import StopRequest
 from spkssl.training.schedule import build_optimizer, build_scheduler, clip_gradients
 from spkssl.utils.device import resolve_device
 from spkssl.utils.io import write_json_atomic
@@ -142,12 +143,17 @@ class Trainer:
             "model": self.model.state_dict(), "loss": self.loss.state_dict(),
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
             "scaler": _state(self.scaler), "epoch": self.epoch, "step": self.step,
-            "sampler": {"epoch": self.epoch, "batch": self.batch_in_epoch}, "rng": rng_state(),
+            "sampler": {"epoch": self.epoch, "batch": self.batch_in_epoch, **self._items_consumed()}, "rng": rng_state(),
             **self.objective.identity(), "objective_state": self.objective.state_dict(),
             "epoch_end_checkpoints": list(self.epoch_end_ckpts),
             "epoch_losses": list(self.epoch_losses), "loss_sum": self.loss_sum,
             "loss_count": self.loss_count, "last_loss": self.last_loss,
         }
+
+    def _items_consumed(self) -> dict[str, int]:
+        """``{"items": ...}``: permutation positions of the epoch trained on (all ranks), where the sampler says."""
+        items_at = getattr(self.sampler, "items_at", None)
+        return {} if items_at is None else {"items": items_at(self.batch_in_epoch)}
 
     def load_state_dict(self, state: Mapping[str, Any], where: str = "checkpoint") -> None:
         """Restore a :meth:`state_dict` (checkpoint ``where``) into this run; a mismatch is an error naming it."""
@@ -267,6 +273,7 @@ class Trainer:
         save_every = int(self.tcfg["save_every_steps"] or 0)
         per_step = int(self.tcfg["batch_size"]) * self.dist.world_size * self.objective.segments_per_item
         self.module.train()
+        stop_request = StopRequest().__enter__()
         try:
             while self.epoch < self.epochs:
                 self.sampler.set_epoch(self.epoch, self.batch_in_epoch)
@@ -287,6 +294,10 @@ class Trainer:
                         tick, segs = time.time(), 0
                     stop = self.max_steps > 0 and self.step >= self.max_steps
                     end = self.batch_in_epoch >= self.steps_per_epoch
+                    if not end and stop_request.agreed(self.device):
+                        self.save()
+                        log.info("stopped by SIGUSR1 at step %d (epoch %d); checkpoint saved", self.step, self.epoch + 1)
+                        return "preempted"
                     if not end and (stop or (save_every > 0 and self.step % save_every == 0)):
                         self.save()
                     if stop and not end:
@@ -310,6 +321,7 @@ class Trainer:
                     return "stopped"
             return "done"
         finally:
+            stop_request.__exit__()
             if writer is not None:
                 writer.close()
 
@@ -372,8 +384,11 @@ def _train_round(cfg: Mapping[str, Any], opts: TrainOptions, out_dir: Path) -> d
     opts.dist.barrier()
     start = time.time()
     trainer = Trainer(cfg, opts)
-    log.info("%s training on %s: %d cuts, %d steps/epoch, %d epochs, world size %d", opts.objective, trainer.device,
-             trainer.num_cuts, trainer.steps_per_epoch, trainer.epochs, opts.dist.world_size)
+    batch = int(cfg["train"]["batch_size"])
+    log.info("%s training on %s: %d cuts, %d steps/epoch, %d epochs, world size %d: global batch %d cuts "
+             "(train.batch_size %d per worker; train.lr as configured, not rescaled)", opts.objective, trainer.device,
+             trainer.num_cuts, trainer.steps_per_epoch, trainer.epochs, opts.dist.world_size,
+             batch * opts.dist.world_size, batch)
     trainer.resume_or_init()
     status = trainer.fit()
     if status != "done":

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from lhotse import CutSet
 
 from spkssl.embed.extract import split_indices
@@ -139,3 +140,22 @@ def test_a_killed_launcher_leaves_no_job_behind(slurm_env: dict[str, str], tmp_p
              lambda: f"job {job} outlived its killed launcher: {states(job, slurm_env)}; {launcher.stderr.read()}")
     wait_for(lambda: not alive(waiter), f"the launcher's sbatch --wait ({waiter}) outlived it")
     assert os.path.exists(tmp_path / "log" / "sleep.1.log")
+
+
+def test_a_two_task_allocation_trains_as_two_nodes(mini_on_slurm: tuple[Path, str], slurm_env: dict[str, str]) -> None:
+    """run_slurm.sh with two tasks (two "nodes" of this one-node cluster): spkssl train --nodes 2 starts one
+    torchrun agent per task with srun, meeting through the c10d rendezvous."""
+    exp, _ = mini_on_slurm
+    tmp = exp.parents[1]
+    out = tmp / "two_nodes"
+    done = subprocess.run(
+        [RUN_SLURM, "--sbatch-opts", "--ntasks=2", str(out / "log" / "train.log"),
+         "spkssl", "train", "--config", str(exp / "config.yaml"), "--cuts",
+         str(tmp / "data" / "manifests" / "train_cuts.jsonl.gz"), "--out-dir", str(out), "--objective",
+         "contrastive", "--set", "train.epochs=1", "--nodes", "2", "--ngpu", "0"],
+        cwd=tmp, env=slurm_env, capture_output=True, text=True, timeout=600)
+    log = (out / "log" / "train.log").read_text()
+    assert done.returncode == 0, done.stderr[-2000:] + log[-4000:]
+    assert "starting 2 x 1 workers through Slurm: srun --ntasks=2" in log and "--rdzv_backend=c10d" in log
+    summary = torch.load(out / "final.pt", weights_only=False)["extra"]
+    assert summary["world_size"] == 2 and summary["epochs"] == 1

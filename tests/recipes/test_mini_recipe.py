@@ -21,7 +21,7 @@ OVERRIDES = " ".join([
     "model.kwargs.channels=32",
     "train.epochs=2",
     "train.round0_epochs=3",
-    "train.batch_size=16",
+    "train.batch_size=8",  # 2 workers (--nodes 2 below) each fill a batch of the 24-30 cuts
     "train.num_workers=0",
     "train.average_last=1",
     "cluster.num_clusters=6",
@@ -101,7 +101,8 @@ def test_mini_recipe_runs_every_stage_and_is_idempotent(tmp_path: Path) -> None:
     mtimes = {p: p.stat().st_mtime_ns for p in redone + kept}
     old_r0 = np.load(redone[1])
     old_r2 = json.loads((exp / "round2" / "train_summary.json").read_text())
-    forced = _run(tmp_path, "--stage", "5", "--stop-stage", "6", "--start-round", "2", "--force", "true")
+    # ... and round 2 is retrained on 2 nodes of one worker: torchrun agents meeting through a c10d rendezvous
+    forced = _run(tmp_path, "--stage", "5", "--stop-stage", "6", "--start-round", "2", "--force", "true", "--nodes", "2")
     log3 = forced.stdout + forced.stderr
     assert forced.returncode == 0, log3[-3000:]
     assert "Stage 5:" in log3 and "Stage 6: round 2:" in log3 and "Stage 6: round 1" not in log3
@@ -110,7 +111,9 @@ def test_mini_recipe_runs_every_stage_and_is_idempotent(tmp_path: Path) -> None:
     new_r0 = np.load(redone[1])
     assert all(np.array_equal(old_r0[k], new_r0[k]) for k in old_r0.files)  # extraction is deterministic
     new_r2 = json.loads((exp / "round2" / "train_summary.json").read_text())
-    assert new_r2["resumed_from"] is None and new_r2["epoch_losses"] == old_r2["epoch_losses"]  # retrained afresh
+    assert new_r2["resumed_from"] is None and new_r2["world_size"] == 2 and old_r2["world_size"] == 1  # afresh, 2 workers
+    assert "starting 2 torchrun agents" in (exp / "round2" / "log" / "train.log").read_text()
+    assert (exp / "round2" / ".round.done").is_file() and not (exp / "round2" / ".train.lock").read_text().strip()
     assert "--force: removing" in (exp / "round2" / "log" / "train.log").read_text()
 
     # Repeated runs of another setting on the same data (DINO round 0 only: the rounds are as above).

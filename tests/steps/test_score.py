@@ -12,7 +12,6 @@ from spkssl.cli import cli
 from spkssl.config import load_config, save_config
 from spkssl.embed.io import write_embeddings
 from spkssl.experiment import Experiment
-from spkssl.scoring.plda import PldaBackend
 from spkssl.steps.score import labelled_subset, score_system
 
 

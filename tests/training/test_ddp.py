@@ -94,4 +94,5 @@ def test_ngpu_restarts_under_torchrun_with_two_processes(cuts_path: Path, tmp_pa
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     summary = torch.load(out / "final.pt", weights_only=False)["extra"]
     assert summary["world_size"] == 2 and summary["steps"] == 3  # 6 cuts, 1 per rank per step
-    assert "starting DDP: torchrun --standalone --nnodes=1 --nproc_per_node=2 --no-python spkssl train" in proc.stderr
+    assert "starting DDP: torchrun --standalone --nnodes=1 --nproc_per_node=2 --max_restarts=0 --no-python spkssl train" \
+        in proc.stderr

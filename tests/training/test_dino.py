@@ -56,7 +56,7 @@ def test_interrupted_dino_round_resumes_exactly(cuts_path: Path, aug_dir: Path, 
     run = tmp_path / "run"
     assert train(cfg, TrainOptions("dino", cuts_path, run, aug_dir=aug_dir, max_steps=4))["status"] == "stopped"
     mid = load_checkpoint(list_checkpoints(run / "checkpoints")[-1])
-    assert mid["sampler"] == {"epoch": 1, "batch": 1} and mid["objective_state"]["steps"] == 1
+    assert mid["sampler"] == {"epoch": 1, "batch": 1, "items": 2} and mid["objective_state"]["steps"] == 1
     assert any(k.startswith("teacher.") for k in mid["loss"]) and "center" in mid["loss"]
     res = train(cfg, TrainOptions("dino", cuts_path, run, aug_dir=aug_dir))
     assert res["resumed_from"].endswith("ckpt-2-4.pt") and res["steps"] == 6

@@ -31,7 +31,7 @@ def test_interrupted_run_resumes_exactly(cuts_path: Path, aug_dir: Path, tmp_pat
     stopped = train(cfg, TrainOptions("contrastive", cuts_path, run, aug_dir=aug_dir, max_steps=4))
     assert stopped == {"status": "stopped", "epoch": 1, "step": 4}
     ckpt = load_checkpoint(list_checkpoints(run / "checkpoints")[-1])
-    assert ckpt["step"] == 4 and ckpt["sampler"] == {"epoch": 1, "batch": 1}
+    assert ckpt["step"] == 4 and ckpt["sampler"] == {"epoch": 1, "batch": 1, "items": 2}
     assert [p.name for p in list_checkpoints(run / "checkpoints")] == ["ckpt-1-3.pt", "ckpt-2-4.pt"]
     assert not (run / "final.pt").exists()
 
