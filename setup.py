@@ -35,7 +35,10 @@ setup(
     ],
     extras_require={
         # the test suite runs the ONNX parity tests and the silero VAD: both install from wheels in seconds
-        "test": ["pytest>=7,<10", "onnxruntime>=1.17,<2", "onnx>=1.16,<2", "onnxscript>=0.2,<1", "silero-vad>=5,<7"],
+        "test": ["pytest>=7,<10", "onnxruntime>=1.17,<2", "onnx>=1.16,<2", "onnxscript>=0.2,<1", "silero-vad>=5,<7",
+                 "sphinx>=7,<10", "myst-parser>=2,<6", "sphinx-click>=5,<7"],
+        # the manual: python -m sphinx -W -b html docs docs/_build/html (the test suite builds it too)
+        "docs": ["sphinx>=7,<10", "myst-parser>=2,<6", "sphinx-click>=5,<7"],
         # spkssl export --format onnx, and running .onnx models (spkssl embed/verify, spkssl.load_model)
         "export": ["onnxruntime>=1.17,<2", "onnx>=1.16,<2", "onnxscript>=0.2,<1"],
         # infer.vad.name=silero (the package ships its model)

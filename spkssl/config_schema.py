@@ -8,18 +8,14 @@ default, spec in backticks, one line of doc (:func:`declared_keys`)::
 Defaults, the checks here, the typo suggestions of :mod:`spkssl.config` and the key
 reference of the documentation all come from those lines.  A spec says what the key may hold:
 
-==============================================  =========================================
-spec                                            accepts
-==============================================  =========================================
-``int``, ``float``, ``bool``, ``str``           that type (``float`` takes integers; ``int`` never a bool)
-``device``                                      ``auto``, ``cpu``, ``cuda``, ``cuda:N``
-``int >= 1``, ``float > 0``, ``float in (0, 1]``  a number in that range
-``a | b | c``                                   one of these words
-``list of SPEC``                                a list whose items match SPEC
-``range of SPEC``                               ``[low, high]`` with low <= high, both matching SPEC
-``map of SPEC``                                 a mapping with free-form keys whose values match SPEC
-``... or null``                                 also ``null``
-==============================================  =========================================
+- ``int``, ``float``, ``bool``, ``str``: that type (``float`` takes integers; ``int`` never a bool);
+- ``device``: ``auto``, ``cpu``, ``cuda``, ``cuda:N``;
+- ``int >= 1``, ``float > 0``, ``float in (0, 1]``: a number in that range;
+- ``a | b | c``: one of these words;
+- ``list of SPEC``: a list whose items match SPEC;
+- ``range of SPEC``: ``[low, high]`` with low <= high, both matching SPEC;
+- ``map of SPEC``: a mapping with free-form keys whose values match SPEC;
+- ``... or null``: also ``null``.
 
 :func:`schema_problems` walks a resolved config and names every key whose value
 does not fit (:func:`spkssl.config.load_config` raises them as one ``ConfigError``), so

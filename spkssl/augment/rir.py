@@ -115,7 +115,7 @@ def simulate_rir(
     duration: float = 0.5,
     calibrate: bool = True,
 ) -> np.ndarray:
-    """Image-method RIR of a shoebox room → 1-D float32 of ``duration`` seconds, peak |h| = 1.
+    """Image-method RIR of a shoebox room → 1-D float32 of ``duration`` seconds, peak ``|h| = 1``.
 
     Args:
         calibrate: refine the Sabine absorption so the measured decay matches ``rt60``.

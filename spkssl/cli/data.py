@@ -235,7 +235,7 @@ def val_trials(cuts_path: str, out: str, config: str | None, overrides: tuple[st
 @click.option("--vox1", type=click.Path(exists=True, file_okay=False), default=None,
               help="VoxCeleb1 root (vox1_meta.csv, wav/).")
 @click.option("--vox2", type=click.Path(exists=True, file_okay=False), default=None,
-              help="VoxCeleb2 root (vox2_meta.csv, **/*.m4a).")
+              help="VoxCeleb2 root (vox2_meta.csv and the .m4a files below it).")
 @click.option("--nj", default=1, show_default=True, type=click.IntRange(min=1), help="Parallel jobs of lhotse's recipe.")
 @config_options
 def voxceleb(out_dir: str, vox1: str | None, vox2: str | None, nj: int,

@@ -1,7 +1,9 @@
 """Export a trained model to TorchScript or ONNX with its fbank front-end and CMN inside the graph.
 
-Example (an untrained tiny TDNN to TorchScript; ``"onnx"`` goes the same way, but takes seconds to export): the
-exported graph takes raw samples and gives the embedding that the ``final.pt`` gives:
+The exported graph takes raw samples and gives the embedding that the ``final.pt`` gives.
+
+Example (an untrained tiny TDNN to TorchScript; ``"onnx"`` goes the same way, but takes seconds to export):
+
     >>> import tempfile, pathlib, numpy as np, torch
     >>> from spkssl.inference import load_model
     >>> from spkssl.models import build_model

@@ -58,7 +58,7 @@ def compute_cut_features(cut, extractor: FeatureExtractor, writer: NumpyFilesWri
     """Extract, store (under the cut's own name) and attach features of one cut; returns the new cut.
 
     Raises:
-        AudioError: naming the cut id and audio source when loading or extraction fails.
+        spkssl.data.audio.AudioError: naming the cut id and audio source when loading or extraction fails.
     """
     samples = load_cut_audio(cut)
     try:

@@ -43,7 +43,7 @@ import torch
 
 from spkssl.features.fbank import INT16_SCALE, complete_fbank_cfg, fbank_options
 
-#: agreement with kaldi-native-fbank: |Δ| <= TOL_ABS + TOL_EPS * FLT_EPSILON * sqrt(E_frame / E_band)
+#: agreement with kaldi-native-fbank: ``|Δ| <= TOL_ABS + TOL_EPS * FLT_EPSILON * sqrt(E_frame / E_band)``
 TOL_ABS = 1e-5
 TOL_EPS = 32.0
 LOG_FLOOR = float(np.finfo(np.float32).eps)  # Kaldi: log(max(energy, FLT_EPSILON))

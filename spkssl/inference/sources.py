@@ -125,7 +125,7 @@ def collect_items(inputs: Iterable[str | Path]) -> list[AudioItem]:
     """The utterances of every input, in order.
 
     Raises:
-        AudioError: an input that is missing or unreadable, an id with whitespace, or an id
+        spkssl.inference.audio.AudioError: an input that is missing or unreadable, an id with whitespace, or an id
             given twice (both places named).
     """
     items: list[AudioItem] = []

@@ -122,7 +122,7 @@ def apply_vad(wave: np.ndarray, rate: int, cfg: Mapping[str, Any], where: str) -
     """The voiced samples of ``wave`` under detector ``cfg["name"]`` (the ``infer.vad`` section).
 
     Raises:
-        AudioError: an unknown detector, or nothing voiced (naming ``where``).
+        spkssl.inference.audio.AudioError: an unknown detector, or nothing voiced (naming ``where``).
     """
     name = cfg["name"]
     try:

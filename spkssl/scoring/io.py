@@ -64,7 +64,7 @@ def read_scored_trials(score_file: str | Path, trials: str | Path | Trials) -> t
     """Scores of a trial list from a score file → ``(scores float64[T], labels bool[T])`` in trial order.
 
     Raises:
-        TrialsError: a trial without a score (naming the trial-list line) or an unlabelled list.
+        spkssl.scoring.trials.TrialsError: a trial without a score (naming the trial-list line) or an unlabelled list.
     """
     if not isinstance(trials, Trials):
         trials = read_trials(trials)

@@ -302,8 +302,9 @@ def compute_metrics(
         labels: 1/True/"target" for target trials, 0/False/"nontarget" otherwise.
 
     Returns:
-        ``{"eer", "eer_kaldi", "eer_roc", "mindcf_<p>"..., "thresholds": {...},
-        "num_trials", "num_target", "num_nontarget", "p_targets", "c_miss", "c_fa"}``.
+        a dict with ``eer``, ``eer_kaldi``, ``eer_roc``, ``mindcf_<p>`` for each ``p_target``,
+        ``thresholds`` (each one's threshold), ``num_trials``, ``num_target``, ``num_nontarget``,
+        ``p_targets``, ``c_miss`` and ``c_fa``.
     """
     s, l = _sorted(*_check(np.asarray(scores), np.asarray(labels)))
     eer_k, thr_k = kaldi_eer(s[l], s[~l])
@@ -335,7 +336,7 @@ def markdown_header(p_targets: Iterable[float] = DEFAULT_P_TARGETS) -> str:
 
 
 def markdown_row(name: str, metrics: dict[str, Any]) -> str:
-    """One Markdown table row: ``| name | eer_kaldi | eer_roc | minDCFs... | trials |``."""
+    """One Markdown table row: ``| name | eer_kaldi | eer_roc | each minDCF | trials |``."""
     p_list = metrics.get("p_targets", DEFAULT_P_TARGETS)
     cells = [name, f"{metrics['eer_kaldi']:.2f}", f"{metrics['eer_roc']:.2f}"]
     cells += [f"{metrics[f'mindcf_{p:g}']:.4f}" for p in p_list]

@@ -3,8 +3,9 @@
 Training follows Kaldi's recipe (``ivector-subtract-global-mean``,
 ``ivector-compute-lda``, ``ivector-normalize-length``, ``ivector-compute-plda``):
 
-1. subtract the training mean;  2. LDA to ``lda_dim`` (generalised eigenvectors of
-   between- vs within-class scatter);  3. length-normalise to norm ``sqrt(dim)``;
+1. subtract the training mean;
+2. LDA to ``lda_dim`` (generalised eigenvectors of between- vs within-class scatter);
+3. length-normalise to norm ``sqrt(dim)``;
 4. the two-covariance model ``x = y_spk + e`` with ``y ~ N(mu, B)``, ``e ~ N(0, W)``
    (Sizov et al. 2014), fitted by EM.  The EM runs in the basis that
    simultaneously diagonalises ``W`` (→ I) and ``B`` (→ diag(psi)), so every E-step

@@ -1,4 +1,4 @@
-"""Mean ± standard deviation over repeated runs of one setting: ``spkssl report --exp E0 --exp E1 ... --out-dir D``.
+"""Mean ± standard deviation over repeated runs of one setting (``spkssl report --exp E0 --exp E1 --out-dir D``).
 
 ``run.sh --seeds "0 1 2"`` makes one experiment per repetition seed, ``exp/<tag>_seed<S>``;
 they differ only in the seeds of :data:`spkssl.config.REPETITION_SEED_KEYS`, and runs
@@ -138,7 +138,7 @@ def report_runs(runs: Sequence[Experiment], references: Sequence[str], out_dir: 
     the same runs and references, unless ``force``.
 
     Raises:
-        ReportError: fewer than 2 runs, runs that are not repetitions, or a malformed score file.
+        spkssl.report.results.ReportError: fewer than 2 runs, runs that are not repetitions, or a malformed score file.
     """
     if len(runs) < 2:
         raise ReportError(f"a report over runs needs at least 2 runs, got {len(runs)}")

@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 RUN_SH = REPO / "egs" / "mini" / "run.sh"
 RUN_SLURM = str(REPO / "local" / "run_slurm.sh")
 WAIT_S = 120.0  # give-up point for Slurm state changes (they take seconds)
-SHORT = OVERRIDES.replace("train.round0_epochs=3", "train.round0_epochs=1")
+SHORT = OVERRIDES.replace("train.round0_epochs=2", "train.round0_epochs=1")
 
 
 @pytest.fixture(scope="module")

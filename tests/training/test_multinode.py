@@ -29,8 +29,10 @@ def _train(cfg_path: Path, cuts: Path, out: Path, *launch: str) -> subprocess.Co
 def test_two_nodes_of_one_worker_train_as_one_node_of_two(cuts_path: Path, tmp_path: Path) -> None:
     cfg_path = tmp_path / "config.yaml"
     save_config(tiny_cfg(epochs=2, average_last=1, batch_size=1), cfg_path)
-    one_node = _train(cfg_path, cuts_path, tmp_path / "1x2", "--ngpu", "2")
+    one_node = _train(cfg_path, cuts_path, tmp_path / "1x2", "--ngpu", "2")  # reruns itself under torchrun
     assert one_node.returncode == 0, one_node.stderr[-3000:]
+    assert ("starting DDP: torchrun --standalone --nnodes=1 --nproc_per_node=2 --max_restarts=0 --no-python spkssl "
+            "train") in one_node.stderr
     two_nodes = _train(cfg_path, cuts_path, tmp_path / "2x1", "--nodes", "2", "--ngpu", "0")
     assert two_nodes.returncode == 0, two_nodes.stderr[-3000:]
     assert "starting 2 torchrun agents of 1 worker(s) on this machine" in two_nodes.stderr
