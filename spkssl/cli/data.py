@@ -20,6 +20,7 @@ import click
 from lhotse import CutSet
 
 from spkssl.cli.options import OutputPath, config_options, force_option, load_cli_config
+from spkssl.utils.io import OutputError, check_writable
 
 
 def _data_cfg(config: str | None, overrides: tuple[str, ...]) -> dict[str, Any]:
@@ -194,6 +195,13 @@ def trials(paths: tuple[str, ...], cuts_path: str, make: bool, targets_per_speak
     elif len(paths) != 2 or any(v is not None for v in made_only.values()):
         raise click.UsageError("give LIST and OUT (or --make OUT); "
                                f"{', '.join(made_only)} go with --make")
+    if not make and not Path(paths[0]).is_file():  # checked before the cut set is read
+        raise click.BadParameter(f"File '{paths[0]}' does not exist.", param_hint="'LIST'")
+    out = paths[-1]
+    try:
+        check_writable(out)
+    except OutputError as exc:
+        raise click.BadParameter(str(exc), param_hint="'OUT'") from None
     cuts = CutSet.from_file(cuts_path)
     try:
         if make:

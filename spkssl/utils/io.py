@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -72,7 +71,13 @@ def check_writable(path: str | Path, folder: bool = False) -> Path:
         probe.write_bytes(b"")
         probe.unlink()
         if first_new is not None:  # leave nothing behind: the command makes its folders when it writes
-            shutil.rmtree(first_new)
+            for folder in [target, *target.parents]:  # only the empty folders made here (parallel jobs share parents)
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+                if folder == first_new:
+                    break
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc} ({exc.filename or target}); "
                           "choose another output") from None

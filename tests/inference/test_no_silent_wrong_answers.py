@@ -204,3 +204,31 @@ def test_verify_out_reads_in_compute_metrics_and_an_unused_key_is_named(tmp_path
     assert r.exit_code == 0 and "trials: 3 (1 target, 2 nontarget)" in r.output, r.output
     r = run(cli, ["verify", str(m1), str(wav / "u000.wav"), str(wav / "u001.wav"), "--backend", "plda2"])
     assert r.exit_code == 1 and "unknown scoring back-end 'plda2'; known: asnorm, cosine, plda, whiten" in r.output
+
+
+MISSING_INPUTS = [
+    ["embed", "{missing}", "{wav}", "--out-dir", "{out}"],
+    ["verify", "{model}", "{missing}", "{missing}"],
+    ["export", "{missing}"],
+    ["info", "{missing}"],
+    ["score", "--trials", "{missing}", "--embeddings", "{missing}", "--out-dir", "{out}", "--name", "t"],
+    ["compute-metrics", "{missing}", "{missing}"],
+    ["config", "resolve", "{missing}", "{out}/c.yaml"],
+    ["prepare", "kaldi-dir", "{missing}", "{out}", "--prefix", "x"],
+    ["prepare", "trials", "{missing}", "{out}/t", "--cuts", "{model}"],
+    ["extract", "--model", "{model}", "--cuts", "{missing}", "--out-dir", "{out}"],
+    ["cluster", "--embeddings", "{missing}", "--cuts", "{missing}", "--out-dir", "{out}"],
+    ["train", "--cuts", "{missing}", "--objective", "dino", "--out-dir", "{out}"],
+    ["compute-fbank", "{missing}", "{out}/c.jsonl.gz", "--storage-dir", "{out}"],
+    ["report", "--exp", "{missing}"],
+]
+
+
+@pytest.mark.parametrize("argv", MISSING_INPUTS, ids=lambda a: " ".join(a[:2]))
+def test_a_missing_input_is_a_one_line_usage_error_before_any_work(argv, tmp_path, two_models) -> None:
+    m1, _ = two_models
+    values = dict(model=m1, wav=_speech(tmp_path / "wav", 1), missing=tmp_path / "nope", out=tmp_path / "out")
+    r = CliRunner().invoke(cli, [a.format(**values) for a in argv])
+    assert r.exit_code == 2 and "does not exist" in r.output and str(tmp_path / "nope") in r.output, r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)  # no traceback
+    assert not (tmp_path / "out").exists()
