@@ -26,8 +26,8 @@ import click
 from spkssl.cli.options import OutputPath, check_exp_usage, config_options, exp_option, load_cli_config, open_experiment
 from spkssl.config import ConfigError
 from spkssl.embed.io import EmbeddingError, read_embeddings
-from spkssl.scoring import (BACKENDS, Backend, TrainingSet, backend_info, check_dimensions, fit_backend,
-                            run_scoring, score_trials)
+from spkssl.scoring import (BACKENDS, Backend, TrainingSet, check_dimensions, fit_backend, run_scoring, score_trials,
+                            write_backend_model)
 from spkssl.scoring.io import read_scored_trials, read_utt2spk, write_scores
 from spkssl.scoring.metrics import MetricsError, compute_metrics, markdown_header, markdown_row
 from spkssl.scoring.trials import TrialsError, read_trials
@@ -83,17 +83,16 @@ def score_cmd(exp: str | None, system: str | None, trials_path: str | None, embe
         if enroll_embeddings:
             enroll_ids, enroll_emb = read_embeddings(enroll_embeddings)
             sources["enroll_embeddings"] = enroll_embeddings
+        if train_utt2spk and not train_embeddings:
+            raise click.UsageError("--train-utt2spk needs --train-embeddings")
         train = None
         if train_embeddings:
-            train_ids, train_emb = read_embeddings(train_embeddings)
-            train = TrainingSet(train_ids, train_emb, None, {"train_embeddings": train_embeddings})
             sources["train_embeddings"] = train_embeddings
-        if train_utt2spk:
-            if train is None:
-                raise click.UsageError("--train-utt2spk needs --train-embeddings")
-            train.utt2spk = read_utt2spk(train_utt2spk)
-            train.sources = {**train.sources, "train_utt2spk": train_utt2spk}
-            sources["train_utt2spk"] = train_utt2spk
+            if train_utt2spk:
+                sources["train_utt2spk"] = train_utt2spk
+            train = TrainingSet(*read_embeddings(train_embeddings),
+                                read_utt2spk(train_utt2spk) if train_utt2spk else None,
+                                {k: v for k, v in sources.items() if k.startswith("train_")})
         check_dimensions({"embeddings": emb, "enroll_embeddings": enroll_emb,
                           "train_embeddings": None if train is None else train.emb}, sources)
         if skip_missing:
@@ -122,7 +121,7 @@ def _score_unlabelled(trials: Any, ids: list[str], emb: Any, backend: Backend, o
                       enroll_ids: Any, enroll_emb: Any) -> str:
     """Score an unlabelled list with one back-end: ``NAME.BACKEND.score`` alone (nothing to measure)."""
     scores = score_trials(trials, backend, ids, emb, enroll_ids, enroll_emb)
-    backend_info(backend, out_dir / f"{name}.{backend.name}.plda.npz")
+    write_backend_model(backend, out_dir / f"{name}.{backend.name}")
     write_scores(out_dir / f"{name}.{backend.name}.score", trials, scores)
     return f"{backend.name}: {len(trials)} scores in {out_dir / f'{name}.{backend.name}.score'}"
 

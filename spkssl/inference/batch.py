@@ -31,7 +31,7 @@ Example:
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -97,7 +97,7 @@ def embed_to_folder(model: Any, items: Sequence[AudioItem], out_dir: str | Path,
         return EmbedOutcome(len(items), 0, 0, True)
     parts = out / PARTS
     size = int(model.infer["part_size"])
-    part_record = Provenance(**{**wanted.__dict__, "settings": {**wanted.settings, "infer.part_size": size}})
+    part_record = replace(wanted, settings={**wanted.settings, "infer.part_size": size})
     if (parts / PROVENANCE_NAME).is_file() and any(parts.glob("part-*.npz")):
         try:
             check_provenance(parts, part_record)

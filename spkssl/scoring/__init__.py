@@ -95,7 +95,7 @@ def run_scoring(
     stem = out_dir / f"{name}.{backend.name}"
     Path(f"{stem}.json").unlink(missing_ok=True)  # an old marker must not outlive a failed rerun
     scores = score_trials(trials, backend, ids, emb, enroll_ids, enroll_emb)
-    info = backend_info(backend, Path(f"{stem}.plda.npz"))
+    info = backend_info(backend, write_backend_model(backend, stem))
     metrics = compute_metrics(scores, trials.labels, p_targets=p_targets)
     write_scores(f"{stem}.score", trials, scores)
     plot_det({f"{name} {backend.name}": det_curve(scores, trials.labels)}, f"{stem}.det.png",
@@ -108,15 +108,23 @@ def run_scoring(
     return result
 
 
+def write_backend_model(backend: Backend, stem: str | Path) -> Path | None:
+    """Save a back-end that ``writes_model`` (PLDA) as ``STEM.plda.npz``; its path, or None for the others."""
+    if not backend.writes_model:
+        return None
+    path = Path(f"{stem}.plda.npz")
+    backend.save(path)
+    return path
+
+
 def backend_info(backend: Backend, model_path: Path | None = None) -> dict[str, Any]:
-    """What a score file's JSON says about its back-end; saves it to ``model_path`` if it ``writes_model``."""
+    """What a score file's JSON says about its back-end (``model_path``: where it was saved, if it was)."""
     desc = backend.describe()
     info: dict[str, Any] = {"backend": backend.name, "mean_sub": desc.pop("mean_sub", False)}
-    if backend.writes_model and model_path is not None:
-        backend.save(model_path)
+    if model_path is not None:
         info["model"] = str(model_path)
     return {**info, **desc}
 
 
 __all__ = ["BACKENDS", "Backend", "DimensionError", "TrainingSet", "backend_info", "check_dimensions",
-           "fit_backend", "load_backend", "markdown_row", "run_scoring", "score_trials"]
+           "fit_backend", "load_backend", "markdown_row", "run_scoring", "score_trials", "write_backend_model"]

@@ -129,10 +129,9 @@ def fit_system_backends(exp: Experiment, system: System,
     fitted: dict[str, tuple[Backend, TrainingSet]] = {}
     for name in backends:
         train = labelled if name in LABELLED_BACKENDS and labelled is not None else everyone
-        if train.utt2spk is None and backend_class(name).uses_labels(cfg):
-            if name == "plda":
-                log.info("skipping plda for %s: it has no (pseudo) speaker labels to train on", system.name)
-                continue
+        if name == "plda" and train.utt2spk is None:
+            log.info("skipping plda for %s: it has no (pseudo) speaker labels to train on", system.name)
+            continue
         fitted[name] = (fit_backend(name, train, cfg), train)
     return fitted
 

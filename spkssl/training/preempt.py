@@ -41,14 +41,23 @@ class StopRequest:
             log.warning("SIGUSR1: stopping after this step with a checkpoint (rerun to continue)")
         self.requested = True
 
-    def __enter__(self) -> "StopRequest":
+    def install(self) -> "StopRequest":
+        """Catch SIGUSR1 from now on (only the main thread can)."""
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGUSR1, self._handle)
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def uninstall(self) -> None:
+        """Give SIGUSR1 back its earlier handler."""
         if self._previous is not None:
             signal.signal(signal.SIGUSR1, self._previous)
+            self._previous = None
+
+    def __enter__(self) -> "StopRequest":
+        return self.install()
+
+    def __exit__(self, *exc: object) -> None:
+        self.uninstall()
 
     def agreed(self, device: torch.device) -> bool:
         """True on every rank once any rank was asked to stop (a MAX over the process group)."""

@@ -273,7 +273,7 @@ class Trainer:
         save_every = int(self.tcfg["save_every_steps"] or 0)
         per_step = int(self.tcfg["batch_size"]) * self.dist.world_size * self.objective.segments_per_item
         self.module.train()
-        stop_request = StopRequest().__enter__()
+        stop_request = StopRequest().install()
         try:
             while self.epoch < self.epochs:
                 self.sampler.set_epoch(self.epoch, self.batch_in_epoch)
@@ -321,7 +321,7 @@ class Trainer:
                     return "stopped"
             return "done"
         finally:
-            stop_request.__exit__()
+            stop_request.uninstall()
             if writer is not None:
                 writer.close()
 
