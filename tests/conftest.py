@@ -24,6 +24,20 @@ def speechocean_dir() -> Path:
     return SHARED_CORPUS
 
 
+@pytest.fixture(scope="session")
+def mini_recipe(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """egs/mini/run.sh run once per test run (``tests/recipes/mini.py``): its folder (``synth/``,
+    ``data/``, ``exp/mini``) and its console output. Tests that change the experiment work on a copy or
+    come after those that only read it (``tests/recipes/test_mini_recipe.py`` reruns and forces it)."""
+    from tests.recipes.mini import run_mini
+
+    root = tmp_path_factory.mktemp("mini")
+    done = run_mini(root)
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-5000:]
+    return root, log
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)

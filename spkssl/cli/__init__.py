@@ -15,7 +15,7 @@ import click
 
 from spkssl.version import __version__
 from spkssl.launch.lifetime import die_with_parent
-from spkssl.utils.logging import setup_logging
+from spkssl.utils.logging import quiet_frameworks, setup_logging
 
 # Each module defines ``commands``: a list of click commands/groups added to ``cli``.
 _MODULES = (
@@ -98,3 +98,4 @@ class _LazyGroup(click.Group):
 def cli(log_level: str) -> None:
     """spkssl: self-supervised speaker embeddings, Kaldi-style recipes on Lhotse."""
     setup_logging(log_level.upper())
+    quiet_frameworks(log_level)

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
+from spkssl.utils.progress import progress
 
 from spkssl.cluster.assign import PRECISIONS, Bounds, centroid_drift, own_similarity, top2, torch_threads
 from spkssl.utils.device import resolve_device
@@ -129,7 +129,7 @@ def kmeans_plusplus(
     mind = torch.empty(n, dtype=torch.float32, device=x.device)
     for s in range(0, n, chunk_size):
         mind[s : s + chunk_size] = (1.0 - x[s : s + chunk_size] @ x[idx[0]]).clamp_min(0.0)
-    for _ in tqdm(range(1, k), desc="k-means++", disable=k < 1000, leave=False):
+    for _ in progress(range(1, k), desc="k-means++", enabled=k >= 1000, leave=False):
         cum = torch.cumsum(mind.double(), 0)
         total = float(cum[-1])
         if total <= 0.0:  # every row coincides with a chosen centroid: pick an unused row
@@ -252,7 +252,7 @@ def kmeans(
     prev_labels: torch.Tensor | None = None
     converged = False
     it = 0
-    bar = tqdm(range(max_iter), desc=f"k-means K={k}", disable=n * k < 5e8, leave=False)
+    bar = progress(range(max_iter), desc=f"k-means K={k}", enabled=n * k >= 5e8, leave=False)
     for it in bar:
         t0 = time.perf_counter()
         info = state.assign(c, prev_c)

@@ -24,7 +24,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import soundfile as sf
 from lhotse import CutSet, Recording, RecordingSet
-from tqdm import tqdm
+from spkssl.utils.progress import progress
 
 from spkssl.augment.noise import coloured_noise, harmonic_music, mix_babble
 from spkssl.augment.rir import random_room, simulate_rir
@@ -48,7 +48,7 @@ def _write_generated(
 ) -> RecordingSet:
     """Generate ``count`` signals, write ``audio_dir/<kind>/<kind>-NNNN.wav`` atomically, return recordings."""
     recs = []
-    for i in tqdm(range(count), desc=f"Generating {kind}", unit="file", leave=False):
+    for i in progress(range(count), desc=f"Generating {kind}", unit="file", leave=False):
         x = make(i, rng)
         path = audio_dir / kind / f"{kind}-{i:04d}.wav"
         with atomic_path(path) as tmp:

@@ -47,6 +47,7 @@ from spkssl.augment.eq import tilt
 from spkssl.augment.noise import coloured_noise
 from spkssl.augment.rir import random_room, simulate_rir
 from spkssl.utils.logging import get_logger
+from spkssl.utils.progress import progress
 
 log = get_logger(__name__)
 
@@ -191,7 +192,6 @@ def make_cross_channel(cuts_path: str | Path, trials_path: str | Path, audio_dir
     """
     from lhotse import CutSet, Recording
     from lhotse.utils import fastcopy
-    from tqdm import tqdm
 
     from spkssl.data.trials import TrialsError, iter_trials, write_trials
     from spkssl.utils.io import atomic_path, write_json_atomic
@@ -213,9 +213,9 @@ def make_cross_channel(cuts_path: str | Path, trials_path: str | Path, audio_dir
     _set_rooms(rooms)
     if nj > 1:
         with ProcessPoolExecutor(nj, initializer=_set_rooms, initargs=(rooms,)) as pool:
-            done = list(tqdm(pool.map(_copy_one, jobs, chunksize=16), total=len(jobs), desc="cross-channel copies"))
+            done = list(progress(pool.map(_copy_one, jobs, chunksize=16), total=len(jobs), desc="cross-channel copies"))
     else:
-        done = [_copy_one(j) for j in tqdm(jobs, desc="cross-channel copies")]
+        done = [_copy_one(j) for j in progress(jobs, desc="cross-channel copies")]
     copies = []
     for (new_id, path, _), (cut, *_) in zip(done, jobs):
         rec = Recording.from_file(path, recording_id=new_id)

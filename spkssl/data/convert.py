@@ -19,7 +19,7 @@ from typing import Iterator
 import soundfile as sf
 from lhotse import CutSet, MonoCut, Recording
 from lhotse.cut import Cut
-from tqdm import tqdm
+from spkssl.utils.progress import progress
 
 from spkssl.data.audio import load_cut_audio
 from spkssl.utils.io import atomic_path
@@ -87,7 +87,7 @@ def convert_cuts_audio(
     log.info("converting audio of %s to %s files under %s (%d jobs)", in_cuts, fmt, audio_dir, num_jobs)
     work = ((b, audio_dir, fmt) for b in _batches(cuts, batch_size))
     with atomic_path(out_cuts) as tmp, CutSet.open_writer(tmp) as writer:
-        bar = tqdm(desc=f"to {fmt}", unit="cut")
+        bar = progress(desc=f"to {fmt}", unit="cut")
         if num_jobs <= 1:
             results = map(_convert_batch, work)
         else:

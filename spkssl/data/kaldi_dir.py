@@ -25,7 +25,7 @@ from typing import Iterator
 import soundfile as sf
 from lhotse import CutSet, Recording, RecordingSet, SupervisionSegment, SupervisionSet
 from lhotse.audio import AudioSource
-from tqdm import tqdm
+from spkssl.utils.progress import progress
 
 from spkssl.data.manifests import cut_of_supervision, manifest_paths, write_manifests  # noqa: F401 - re-exported
 from spkssl.utils.logging import get_logger
@@ -215,7 +215,7 @@ def import_kaldi_dir(
     entries = list(scp.values())
     with ThreadPoolExecutor(max(1, num_workers)) as ex:
         recs = list(
-            tqdm(
+            progress(
                 ex.map(recording_from_scp, entries),
                 total=len(entries),
                 desc=f"Reading audio headers ({data_dir.name})",

@@ -23,7 +23,7 @@ from typing import Any, Mapping
 import numpy as np
 import soundfile as sf
 from lhotse import CutSet
-from tqdm import tqdm
+from spkssl.utils.progress import progress
 
 from spkssl.config import with_defaults
 from spkssl.data.audio import describe_source, load_cut_audio
@@ -91,7 +91,7 @@ def validate_cuts(cuts: CutSet, cfg: Mapping[str, Any] | None = None, require_sp
 
     if c["check_audio"] != "none" and cut_list:
         with ThreadPoolExecutor(max(1, int(c["num_workers"]))) as ex:
-            results = list(tqdm(
+            results = list(progress(
                 ex.map(lambda cut: _check_audio(cut, c["check_audio"]), cut_list),
                 total=len(cut_list), desc="Checking audio", unit="cut", leave=False,
             ))

@@ -31,7 +31,7 @@ from pathlib import Path
 from lhotse import CutSet, RecordingSet, SupervisionSet
 from lhotse.qa import fix_manifests
 from lhotse.recipes import voxceleb as lhotse_vox
-from tqdm import tqdm
+from spkssl.utils.progress import progress
 
 from spkssl.data.kaldi_dir import write_manifests
 from spkssl.utils.logging import get_logger
@@ -82,7 +82,7 @@ def _vox2(root: Path) -> tuple[RecordingSet, SupervisionSet]:
     if not files:
         raise VoxCelebError(f"{root}: no .m4a or .wav files found")
     recs, sups = [], []
-    for p in tqdm(files, desc="Reading VoxCeleb2", unit="file", leave=False):
+    for p in progress(files, desc="Reading VoxCeleb2", unit="file", leave=False):
         spk = p.parent.parent.name
         if spk not in meta:
             raise VoxCelebError(f"{p}: speaker '{spk}' is not in {meta_path}")

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import torch
-from tqdm import tqdm
+from spkssl.utils.progress import progress as bar
 
 from spkssl.data.audio import load_cut_audio
 from spkssl.embed.baseline import logmel_stats
@@ -133,7 +133,7 @@ def extract_cuts(
                 counts[idx] += 1
 
     order = sorted(range(len(cuts)), key=lambda i: (cuts[i].duration, i))
-    for idx in tqdm(order, desc="extract", unit="cut", disable=not progress):
+    for idx in bar(order, desc="extract", unit="cut", enabled=progress):
         feats = cut_features(cuts[idx], frontend)
         starts = [0] if chunk_frames is None else chunk_starts(len(feats), chunk_frames)
         length = len(feats) if len(starts) == 1 else chunk_frames

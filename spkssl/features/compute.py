@@ -31,7 +31,7 @@ from lhotse.features.base import FeatureExtractor
 from lhotse.features.io import NumpyFilesWriter
 from lhotse.qa import validate_features
 from lhotse.utils import fastcopy
-from tqdm import tqdm
+from spkssl.utils.progress import progress
 
 from spkssl.data.audio import AudioError, load_cut_audio
 from spkssl.features.extractor import extractor_for
@@ -99,7 +99,7 @@ def compute_cutset_features(
     Path(storage_dir).mkdir(parents=True, exist_ok=True)
     batches = [cut_list[i : i + BATCH_SIZE] for i in range(0, len(cut_list), BATCH_SIZE)]
     out: list = []
-    with tqdm(total=len(cut_list), desc="Computing fbank", unit="cut") as bar:
+    with progress(total=len(cut_list), desc="Computing fbank", unit="cut") as bar:
         if nj <= 1:
             for batch in batches:
                 out += _work(batch, cfg, storage_dir, backend)

@@ -48,6 +48,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from spkssl.config import with_defaults
+from spkssl.utils.progress import progress as bar
 
 from spkssl.export.exporters import METADATA_KEY, SCRIPT_EXTRA  # where an exported file keeps its metadata
 
@@ -129,10 +130,8 @@ class _GraphEngine(Engine):
     run: Callable[[np.ndarray], np.ndarray]
 
     def embed_waves(self, waves, progress=False):
-        from tqdm import tqdm
-
         rows = [self.run(np.ascontiguousarray(w.load(), dtype=np.float32))
-                for w in tqdm(waves, desc="embed", unit="utt", disable=not progress)]
+                for w in bar(waves, desc="embed", unit="utt", enabled=progress)]
         return np.stack(rows).astype(np.float32) if rows else np.zeros((0, 0), dtype=np.float32)
 
 

@@ -34,7 +34,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 import soundfile as sf
-from tqdm import tqdm
+from spkssl.utils.progress import progress as bar
 
 from spkssl.config import section_defaults
 from spkssl.data.trials import make_trials  # noqa: F401  (re-exported for callers of spkssl.synth)
@@ -231,7 +231,7 @@ def generate_corpus(
     test_ids = {v.speaker_id for v in test_voices}
     seconds = 0.0
     pool = _pool(min(jobs, total)) if jobs > 1 and total > 1 else None
-    with tqdm(total=total, desc="synth", unit="utt", disable=not progress) as bar:
+    with bar(total=total, desc="synth", unit="utt", enabled=progress) as pbar:
         try:
             results = (pool.imap(_write_utterance, tasks, chunksize=4) if pool is not None
                        else map(_write_utterance, tasks))
@@ -240,7 +240,7 @@ def generate_corpus(
                 utt = utterance_id(voice.speaker_id, u)
                 wav_paths[utt], utt2spk[utt] = rel, voice.speaker_id
                 seconds += n_samples / spec.sampling_rate
-                bar.update(1)
+                pbar.update(1)
         finally:
             if pool is not None:
                 pool.terminate()

@@ -32,7 +32,7 @@ from typing import Any, Mapping
 
 import torch
 import torch.nn as nn
-from tqdm import tqdm
+from spkssl.utils.progress import progress
 
 from spkssl.training.checkpoint import (
     average_model_states, load_newest_readable, newest_checkpoint, prune_checkpoints, rng_state,
@@ -277,7 +277,7 @@ class Trainer:
         try:
             while self.epoch < self.epochs:
                 self.sampler.set_epoch(self.epoch, self.batch_in_epoch)
-                bar = tqdm(total=self.steps_per_epoch, initial=self.batch_in_epoch, disable=not self.dist.is_main,
+                bar = progress(total=self.steps_per_epoch, initial=self.batch_in_epoch, enabled=self.dist.is_main,
                            desc=f"{self.objective.name} epoch {self.epoch + 1}/{self.epochs}", dynamic_ncols=True)
                 tick, segs = time.time(), 0
                 for batch in self.loader:
