@@ -14,7 +14,9 @@
 # current value is true/false, the new one must be true/false too. Option parsing
 # stops at the first argument that does not start with "--", or after "--".
 # --help (or -h) prints $help_message (or the settable variables with their
-# current values) and exits 0. Works under `set -euo pipefail`.
+# current values and the meaning their line in the recipe gives after "#") and exits 0.
+# --set a.b=v (repeatable) appends a config override to $overrides, as every spkssl command
+# takes --set; `--overrides "a.b=v c.d=w"` is the same. Works under `set -euo pipefail`.
 
 __po_usage() {
   if [ -n "${help_message:-}" ]; then
@@ -33,8 +35,11 @@ __po_usage() {
     case "$(__po_flags "$name")" in
       *[xaA]*) continue ;;
     esac
-    printf '  --%s %s\n' "${name//_/-}" "${!name}"
+    local meaning
+    meaning=$(sed -n "s/^${name}=[^#]*#[[:space:]]*//p" "$0" 2>/dev/null | head -n 1)
+    printf '  --%-14s %-22s %s\n' "${name//_/-}" "${!name:-\"\"}" "$meaning"
   done
+  printf '  --%-14s %-22s %s\n' "set" "a.b=v" "a config override (repeatable; joins --overrides)"
 }
 
 __po_flags() {  # the attribute letters of variable $1, e.g. "-" or "x" or "a"
@@ -76,6 +81,12 @@ while [ $# -gt 0 ]; do
   esac
   __po_var=${__po_name#--}
   __po_var=${__po_var//-/_}
+  if [ "$__po_var" = set ]; then  # --set a.b=v: one more config override, as the spkssl commands take it
+    declare -p overrides >/dev/null 2>&1 || __po_die "option --set: this recipe takes no config overrides"
+    [[ $__po_value == *=* ]] || __po_die "option --set takes a.b=value, got '$__po_value'"
+    overrides="${overrides:+$overrides }$__po_value"
+    continue
+  fi
   if ! [[ $__po_var =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
     __po_die "invalid option name '$__po_name'"
   fi

@@ -17,15 +17,15 @@ cd "$(dirname "$0")"
 . ../../cmd.sh
 
 # ---- options: each one can be given as --name value ----
-stage=0
-stop_stage=7
+stage=0             # first stage to run
+stop_stage=7        # last stage to run
 corpus_dir=$(cd ../../.. && pwd)/shared/data/speechocean762  # Kaldi data dirs train/, test/ and trials/test.trials
 musan_dir=          # MUSAN root; empty: simulated noise, music and babble
 rirs_dir=           # RIRS_NOISES root; empty: simulated room impulse responses
 shar=false          # true: stage 3 also writes the training cuts with FLAC audio as Shar shards, and training reads them
-conf=conf/cpu.yaml
+conf=conf/cpu.yaml  # the recipe's config: package defaults <- this file <- --overrides / --set
 overrides=          # config overrides, e.g. "train.epochs=2 rounds.num_rounds=1"
-tag=cpu
+tag=cpu             # experiment name: exp/<tag>
 supervised=false    # true: the reference, round 0 trained on the TRUE labels, in exp/<tag>_supervised
 seeds=              # e.g. "0 1 2": one experiment per repetition seed S, exp/<tag>_seed<S> (train.seed and cluster.seed + S); stage 7 adds their mean ± std in exp/<tag>_seeds
 nj=2                # parallel jobs for fbank and extraction

@@ -18,8 +18,8 @@ cd "$(dirname "$0")"
 . ../../cmd.sh
 
 # ---- options: each one can be given as --name value ----
-stage=0
-stop_stage=7
+stage=0             # first stage to run
+stop_stage=7        # last stage to run
 vox1_dir=/data/voxceleb1       # wav/idNNNNN/<video>/NNNNN.wav + vox1_meta.csv
 vox2_dir=/data/voxceleb2       # dev/aac/idNNNNN/<video>/NNNNN.m4a + vox2_meta.csv
 vox1_o_trials=$vox1_dir/veri_test2.txt      # official cleaned Vox1-O list
@@ -30,9 +30,9 @@ rirs_dir=                      # RIRS_NOISES root; empty: simulated room impulse
 vox2_flac_dir=                 # if set: convert VoxCeleb2 m4a to FLAC here once (stage 1) and train on it
 shar=true                      # stage 3 also writes the training cuts with FLAC audio as Shar shards; training reads them in sequence
 shard_size=1000                # cuts per Shar shard
-conf=conf/resnet34.yaml
+conf=conf/resnet34.yaml  # the recipe's config: package defaults <- this file <- --overrides / --set
 overrides=                     # config overrides, e.g. "train.epochs=5 cluster.num_clusters=6000"
-tag=resnet34
+tag=resnet34        # experiment name: exp/<tag>
 supervised=false               # true: the reference, round 0 trained on the TRUE labels, in exp/<tag>_supervised
 seeds=                         # e.g. "0 1 2": one experiment per repetition seed S, exp/<tag>_seed<S> (train.seed and cluster.seed + S); stage 7 adds their mean ± std in exp/<tag>_seeds
 nj=16                          # parallel jobs for manifests, fbank and extraction

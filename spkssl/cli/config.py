@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 import yaml
 
-from spkssl.cli.options import OutputPath
+from spkssl.cli.options import OutputPath, bool_option
 from spkssl.config import (REPETITION_SEED_KEYS, ConfigError, config_keys, diff_configs, load_config, load_defaults,
                            save_config, with_repetition_seed)
 
@@ -22,12 +22,7 @@ def config_group() -> None:
 @click.option("--set", "overrides", multiple=True, help="Override, e.g. --set train.epochs=5")
 @click.option("--seed", type=click.IntRange(min=0), default=None,
               help=f"Repetition seed S: add S to {' and '.join(REPETITION_SEED_KEYS)} (run.sh --seeds; 0 = as configured).")
-@click.option(
-    "--overwrite/--no-overwrite",
-    default=False,
-    show_default=True,
-    help="Replace an existing OUT that differs (by default that is an error).",
-)
+@bool_option("--overwrite", "Replace an existing OUT that differs (by default that is an error).")
 def resolve(conf: str, out: str, overrides: tuple[str, ...], seed: int | None, overwrite: bool) -> None:
     """Merge package defaults, CONF and --set overrides (then --seed); write OUT (YAML).
 

@@ -19,7 +19,7 @@ from typing import Any
 import click
 from lhotse import CutSet
 
-from spkssl.cli.options import OutputPath, config_options, force_option, load_cli_config
+from spkssl.cli.options import OutputPath, bool_option, config_options, force_option, load_cli_config
 from spkssl.utils.io import OutputError, check_writable
 
 
@@ -43,8 +43,7 @@ def _save(out_dir: str, prefix: str, build: Any, dcfg: dict[str, Any], require_s
 
 
 def _require_speakers_option(f: Any) -> Any:
-    return click.option("--require-speakers", type=click.BOOL, default=False, show_default=True, metavar="true|false",
-                        help="Every cut must have a speaker (a test set, whose trials need them).")(f)
+    return bool_option("--require-speakers", "Every cut must have a speaker (a test set, whose trials need them).")(f)
 
 
 @click.group("prepare")
@@ -165,18 +164,19 @@ def validate(cuts_path: str, decode: bool, config: str | None, overrides: tuple[
 
 
 @prepare.command("trials", short_help="Trial list -> Kaldi trials with cut ids, or --make one.")
-@click.argument("paths", nargs=-1, metavar="[LIST] OUT", type=click.Path(dir_okay=False))
+@click.argument("paths", nargs=-1, metavar="[LIST OUT]", type=click.Path(dir_okay=False))
 @click.option("--cuts", "cuts_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Cut set whose ids the trials must use (with --make: the labelled set to pair).")
-@click.option("--make", is_flag=True, help="Make a trial list OUT over the speakers of CUTS (no LIST).")
+@click.option("--make", "make_out", type=click.Path(dir_okay=False), default=None, metavar="OUT",
+              help="Make a trial list OUT over the speakers of CUTS (instead of LIST OUT).")
 @click.option("--targets-per-speaker", type=click.IntRange(min=1), default=None,
               help="With --make: target pairs drawn per speaker [default: every pair].")
 @click.option("--nontargets-per-target", type=click.IntRange(min=1), default=None,
               help="With --make: random nontarget pairs per target pair [default: 4].")
 @click.option("--seed", type=int, default=None, help="With --make: seeds the draws [default: 0].")
-@click.option("--skip-missing", is_flag=True,
-              help="Leave out (and count) trials naming an utterance not in CUTS, as Kaldi does, instead of failing.")
-def trials(paths: tuple[str, ...], cuts_path: str, make: bool, targets_per_speaker: int | None,
+@bool_option("--skip-missing", "Leave out (and count) trials naming an utterance not in CUTS, as Kaldi does, "
+                              "instead of failing.")
+def trials(paths: tuple[str, ...], cuts_path: str, make_out: str | None, targets_per_speaker: int | None,
            nontargets_per_target: int | None, seed: int | None, skip_missing: bool) -> None:
     """Convert an official (or check a Kaldi) trial LIST → Kaldi trials OUT, or --make OUT.
 
@@ -189,9 +189,11 @@ def trials(paths: tuple[str, ...], cuts_path: str, make: bool, targets_per_speak
 
     made_only = {"--targets-per-speaker": targets_per_speaker, "--nontargets-per-target": nontargets_per_target,
                  "--seed": seed}
+    make = make_out is not None
     if make:
-        if len(paths) != 1 or skip_missing:
-            raise click.UsageError("--make writes OUT: give one path and no --skip-missing")
+        if paths or skip_missing:
+            raise click.UsageError("--make OUT writes OUT: give no LIST OUT and no --skip-missing")
+        paths = (make_out,)
     elif len(paths) != 2 or any(v is not None for v in made_only.values()):
         raise click.UsageError("give LIST and OUT (or --make OUT); "
                                f"{', '.join(made_only)} go with --make")

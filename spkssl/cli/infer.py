@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from spkssl.cli.options import DeviceName, OutputPath, config_options, force_option, load_cli_config
+from spkssl.cli.options import DeviceName, OutputPath, bool_option, config_options, force_option, load_cli_config
 from spkssl.utils.threads import idle_cores, share_cpu
 
 
@@ -112,12 +112,14 @@ def embed_cmd(model, inputs, out_dir, device, threads, config, overrides, force)
 @click.option("--backend", default=None, help="Scoring back-end [default: the first the model carries].")
 @click.option("--out", type=OutputPath(), default=None,
               help="With --trials: write 'enroll test score accept|reject' per trial here.")
+@bool_option("--skip-missing", "With --trials: leave out (and count) trials naming an utterance that has no audio "
+                              "or embedding, as Kaldi does, instead of failing.")
 @verify_option
 @device_option
 @threads_option
 @config_options
-def verify_cmd(model, pair, trials_path, audio, embeddings, spk2utt, backend, out, verify, device, threads, config,
-               overrides) -> None:
+def verify_cmd(model, pair, trials_path, audio, embeddings, spk2utt, backend, out, skip_missing, verify, device,
+               threads, config, overrides) -> None:
     """Same speaker? Score A B (two audio files), or a trial list, at the threshold MODEL carries."""
     if trials_path is None and len(pair) != 2:
         raise click.UsageError("give two audio files, or --trials with --audio or --embeddings")
@@ -137,12 +139,12 @@ def verify_cmd(model, pair, trials_path, audio, embeddings, spk2utt, backend, ou
             click.echo(f"{pair[0]} {pair[1]} score {d.score:.6f} threshold {d.threshold:.6f} ({d.threshold_source}): "
                        f"{'same speaker' if d.same_speaker else 'different speakers'}")
             return
-        _verify_list(m, trials_path, audio, embeddings, spk2utt, backend, out, config, overrides)
+        _verify_list(m, trials_path, audio, embeddings, spk2utt, backend, out, skip_missing, config, overrides)
     except _errors() as exc:
         raise click.ClickException(str(exc)) from exc
 
 
-def _verify_list(m, trials_path, audio, embeddings, spk2utt, backend, out, config, overrides) -> None:
+def _verify_list(m, trials_path, audio, embeddings, spk2utt, backend, out, skip_missing, config, overrides) -> None:
     from spkssl.embed.io import read_embeddings
     from spkssl.embed.provenance import Provenance, check_provenance, read_provenance
     from spkssl.inference.sources import collect_items
@@ -160,6 +162,11 @@ def _verify_list(m, trials_path, audio, embeddings, spk2utt, backend, out, confi
         wanted = set(trials.test) | (set(u for utts in enrol.values() for u in utts) if enrol else set(trials.enroll))
         items = [i for i in collect_items(audio) if i.id in wanted]
         ids, emb = [i.id for i in items], m.embed_items(items, progress=True)
+    if skip_missing:
+        trials, skipped = trials.known_only(ids, list(enrol) if enrol else None)
+        if skipped:
+            click.echo(f"{trials_path}: skipped {skipped} trial(s) naming an utterance without audio or embedding",
+                       err=True)
     name = backend or (m.sidecar.default_backend if m.sidecar else "cosine")
     thr, source = (m.threshold(name) if m.sidecar is not None and m.sidecar.threshold(name)[0] is not None
                    else (None, ""))

@@ -83,10 +83,24 @@ def exp_option(f: F) -> F:
                              "its config.yaml decides inputs and round plans.")(f)
 
 
+def bool_option(name: str, help: str, default: bool | None = False) -> Callable[[F], F]:
+    """The one boolean style of every command: ``--name true|false``, as Kaldi's ``parse_options.sh``
+    and the recipes' ``run.sh`` take them (``--force true``); ``default=None`` leaves it to the config.
+
+    >>> from click.testing import CliRunner
+    >>> @click.command()
+    ... @bool_option("--skip-missing", "Leave out unknown ids.")
+    ... def show(skip_missing): click.echo(skip_missing)
+    >>> [CliRunner().invoke(show, args).output.strip() for args in ([], ["--skip-missing", "true"], ["--skip-missing", "no"])]
+    ['False', 'True', 'False']
+    """
+    return click.option(name, type=click.BOOL, default=default, show_default=default is not None,
+                        metavar="true|false", help=help)
+
+
 def force_option(f: F) -> F:
-    """Add ``--force BOOL`` (passed as ``force``)."""
-    return click.option("--force", type=click.BOOL, default=False, show_default=True, metavar="true|false",
-                        help="Redo the work even if its outputs exist (recipes pass their --force on).")(f)
+    """Add ``--force true|false`` (passed as ``force``)."""
+    return bool_option("--force", "Redo the work even if its outputs exist (recipes pass their --force on).")(f)
 
 
 def open_experiment(exp: str, overrides: Iterable[str]) -> "Experiment":  # noqa: F821 - imported lazily

@@ -23,7 +23,7 @@ from typing import Any
 
 import click
 
-from spkssl.cli.options import OutputPath, check_exp_usage, config_options, exp_option, load_cli_config, open_experiment
+from spkssl.cli.options import OutputPath, bool_option, check_exp_usage, config_options, exp_option, load_cli_config, open_experiment
 from spkssl.config import ConfigError
 from spkssl.embed.io import EmbeddingError, read_embeddings
 from spkssl.scoring import (BACKENDS, Backend, TrainingSet, check_dimensions, fit_backend, run_scoring, score_trials,
@@ -51,12 +51,11 @@ _ERRORS = (EmbeddingError, TrialsError, MetricsError, ConfigError, ValueError)
               help="Training embeddings: mean subtraction, AS-norm cohort, PLDA training.")
 @click.option("--train-utt2spk", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Speaker (or pseudo-speaker) of every training utterance (PLDA, speaker cohorts).")
-@click.option("--mean-sub/--no-mean-sub", default=None,
-              help="Subtract the training mean before cosine/AS-norm. Default: score.mean_sub.")
+@bool_option("--mean-sub", "Subtract the training mean before cosine/AS-norm [default: score.mean_sub].", default=None)
 @click.option("--out-dir", type=OutputPath(folder=True), default=None, help="Stand-alone: where scores go.")
 @click.option("--name", default=None, help="Stand-alone: prefix of the output files (usually the trial list name).")
-@click.option("--skip-missing", is_flag=True,
-              help="Stand-alone: leave out (and count) trials naming an utterance without an embedding, as Kaldi does.")
+@bool_option("--skip-missing", "Stand-alone: leave out (and count) trials naming an utterance without an embedding, "
+                              "as Kaldi does.")
 @config_options
 def score_cmd(exp: str | None, system: str | None, trials_path: str | None, embeddings: str | None,
               enroll_embeddings: str | None, backends: tuple[str, ...], train_embeddings: str | None,

@@ -11,7 +11,7 @@ from typing import Optional
 
 import click
 
-from spkssl.cli.options import OutputPath, config_options, load_cli_config
+from spkssl.cli.options import OutputPath, bool_option, config_options, load_cli_config
 from spkssl.synth.corpus import CorpusSpec, generate_corpus
 
 
@@ -41,8 +41,7 @@ def _spec_options(f):
 @click.option("--nj", type=click.IntRange(min=1), default=None,
               help="Processes synthesising utterances [default: number of CPU cores]; "
                    "the output does not depend on it.")
-@click.option("--progress/--no-progress", default=True, show_default=True,
-              help="Show a progress bar.")
+@bool_option("--progress", "Show a progress bar (on a terminal).", default=True)
 @config_options
 def synth(out_dir: str, nj: Optional[int], progress: bool, config: Optional[str],
           overrides: tuple[str, ...], **spec_options: Optional[float]) -> None:

@@ -12,7 +12,7 @@ def test_synth_command_writes_corpus(tmp_path: Path) -> None:
     out = tmp_path / "corpus"
     args = ["synth", str(out), "--num-train-speakers", "1", "--num-test-speakers", "2",
             "--utts-per-speaker", "2", "--min-seconds", "1", "--max-seconds", "1",
-            "--seed", "3", "--trials-per-target", "1", "--nj", "2", "--no-progress"]
+            "--seed", "3", "--trials-per-target", "1", "--nj", "2", "--progress", "false"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "6 utterances" in result.output
@@ -24,9 +24,9 @@ def test_synth_command_writes_corpus(tmp_path: Path) -> None:
 
 def test_synth_command_rejects_bad_options(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["synth", str(tmp_path), "--min-seconds", "3",
-                                      "--max-seconds", "2", "--no-progress"])
+                                      "--max-seconds", "2", "--progress", "false"])
     assert result.exit_code != 0
     assert "min_seconds" in result.output
-    result = CliRunner().invoke(cli, ["synth", str(tmp_path), "--nj", "0", "--no-progress"])
+    result = CliRunner().invoke(cli, ["synth", str(tmp_path), "--nj", "0", "--progress", "false"])
     assert result.exit_code != 0
     assert "--nj" in result.output

@@ -117,8 +117,8 @@ def test_make_per_speaker_targets_and_seed(tmp_path: Path) -> None:
     ({"a": 2, "b": 2}, 1, [], "1 cut(s) have no speaker, e.g. 'x_0'; trials need speaker labels"),
     ({"a": 3, "b": 1}, 0, [], "need at least 2 speakers with 2 or more utterances for trials, found 1"),
     ({}, 2, [], "2 cut(s) have no speaker"),
-    ({"a": 2, "b": 2}, 0, ["extra.trials"], "--make writes OUT: give one path"),
-    ({"a": 2, "b": 2}, 0, ["--skip-missing"], "--make writes OUT: give one path and no --skip-missing"),
+    ({"a": 2, "b": 2}, 0, ["extra.trials"], "--make OUT writes OUT: give no LIST OUT"),
+    ({"a": 2, "b": 2}, 0, ["--skip-missing", "true"], "--make OUT writes OUT: give no LIST OUT and no --skip-missing"),
     ({"a": 2, "b": 2}, 0, ["--targets-per-speaker", "0"], "0 is not in the range x>=1"),
 ])
 def test_make_bad_input(tmp_path: Path, speakers: dict, unlabelled: int, args: list, message: str) -> None:
@@ -152,5 +152,5 @@ def test_skip_missing_counts_the_trials_it_leaves_out(tmp_path: Path) -> None:
         convert_trials(src, out, {"a"}, skip_missing=True)
     cuts = _cuts(tmp_path, {"a": 2})
     src.write_text("a_0 a_1 target\na_0 gone nontarget\n")
-    res = _make(str(src), str(out), "--cuts", str(cuts), "--skip-missing")
+    res = _make(str(src), str(out), "--cuts", str(cuts), "--skip-missing", "true")
     assert res.exit_code == 0 and "skipped 1 naming utterances not in the cut set" in res.stdout, res.output

@@ -206,6 +206,17 @@ def test_verify_out_reads_in_compute_metrics_and_an_unused_key_is_named(tmp_path
     assert r.exit_code == 1 and "unknown scoring back-end 'plda2'; known: asnorm, cosine, plda, whiten" in r.output
 
 
+def test_verify_skip_missing_leaves_out_and_counts_trials_without_audio(tmp_path, two_models) -> None:
+    m1, _ = two_models
+    wav = _speech(tmp_path / "wav", 3)
+    (tmp_path / "t").write_text("u000 u001 target\nu000 u002 nontarget\nu000 gone nontarget\n")
+    args = ["verify", str(m1), "--trials", str(tmp_path / "t"), "--audio", str(wav)]
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 1 and "gone" in r.output and "Traceback" not in r.output, r.output
+    r = CliRunner().invoke(cli, [*args, "--skip-missing", "true"])
+    assert r.exit_code == 0 and "skipped 1 trial(s)" in r.output and "trials: 2 " in r.output, r.output
+
+
 MISSING_INPUTS = [
     ["embed", "{missing}", "{wav}", "--out-dir", "{out}"],
     ["verify", "{model}", "{missing}", "{missing}"],

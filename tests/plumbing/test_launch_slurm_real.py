@@ -20,7 +20,7 @@ from lhotse import CutSet
 from spkssl.embed.extract import split_indices
 from tests.plumbing.slurm_cluster import SlurmUnavailable, start_cluster
 from tests.plumbing.test_launch_lifetime import alive
-from tests.recipes.test_mini_recipe import OVERRIDES
+from tests.recipes.mini import OVERRIDES
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_SH = REPO / "egs" / "mini" / "run.sh"

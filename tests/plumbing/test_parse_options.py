@@ -5,12 +5,14 @@ RECIPE = """#!/usr/bin/env bash
 set -euo pipefail
 stage=0
 stop_stage=100
-nj=4
+nj=4                # parallel jobs
 use_gpu=false
 tag="base run"
+overrides=          # config overrides
 {help}
 . "$REPO/local/parse_options.sh"
 echo "stage=$stage stop_stage=$stop_stage nj=$nj use_gpu=$use_gpu tag=$tag"
+echo "overrides=$overrides"
 echo "nargs=$#"
 for a in "$@"; do echo "arg=$a"; done
 """
@@ -30,7 +32,7 @@ def test_dashes_underscores_and_equals(bash):
 def test_positional_arguments_are_left(bash):
     r = bash(recipe(), "--nj", "2", "data/train", "--not-an-option", "two words")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines()[1:] == ["nargs=3", "arg=data/train", "arg=--not-an-option", "arg=two words"]
+    assert r.stdout.splitlines()[2:] == ["nargs=3", "arg=data/train", "arg=--not-an-option", "arg=two words"]
 
 
 def test_double_dash_ends_options(bash):
@@ -75,11 +77,20 @@ def test_help_prints_help_message(bash):
 def test_help_lists_variables_without_help_message(bash):
     r = bash(recipe(), "--nj", "7", "-h")
     assert r.returncode == 0
-    lines = r.stdout.splitlines()
-    assert "  --nj 7" in lines
-    assert "  --stop-stage 100" in lines
-    assert "  --use-gpu false" in lines
+    lines = [" ".join(line.split()) for line in r.stdout.splitlines()]
+    assert "--nj 7 parallel jobs" in lines  # the value and the meaning the recipe's line gives after "#"
+    assert "--stop-stage 100" in lines
+    assert "--use-gpu false" in lines
+    assert "--set a.b=v a config override (repeatable; joins --overrides)" in lines
     assert not any("REPO" in line or "help-message" in line for line in lines)
+
+
+def test_set_appends_config_overrides_as_the_commands_take_them(bash):
+    r = bash(recipe(), "--overrides", "train.epochs=2", "--set", "train.lr=0.1", "--set=cluster.seed=3")
+    assert r.returncode == 0, r.stderr
+    assert "overrides=train.epochs=2 train.lr=0.1 cluster.seed=3" in r.stdout
+    r = bash(recipe(), "--set", "train.lr")
+    assert r.returncode != 0 and "option --set takes a.b=value, got 'train.lr'" in r.stderr
 
 
 def test_no_helpers_leak_into_recipe(bash):
