@@ -36,6 +36,7 @@ from spkssl.launch import (
     parse_launch_args,
     report_failures,
 )
+from spkssl.launch.follow import LogFollower, stdout_echo
 from spkssl.launch.lifetime import Reaper, die_with_parent
 
 PROG = "run_local.sh"
@@ -48,6 +49,7 @@ class _Running:
     proc: subprocess.Popen
     log: IO[str]
     started: float
+    body_offset: int  # where the job's own output starts in its log (after the attempt's header)
 
 
 class _Terminated(Exception):
@@ -74,6 +76,7 @@ def _start(spec: JobSpec, opts: LaunchOptions, index: int, reaper: Reaper | None
     log = open(log_path, "a", encoding="utf-8")
     log.write(("\n" if log.tell() else "") + log_header(command, f"{hostname()} (local job {index})"))
     log.flush()
+    body_offset = log.tell()
     proc = subprocess.Popen(
         ["bash", "-o", "pipefail", "-c", command],
         stdin=subprocess.DEVNULL,
@@ -83,7 +86,7 @@ def _start(spec: JobSpec, opts: LaunchOptions, index: int, reaper: Reaper | None
         start_new_session=True,  # its own process group, so a kill reaches pipes too
         preexec_fn=None if reaper is None else reaper.registrar(),  # watched before the command runs
     )
-    return _Running(index, proc, log, time.monotonic())
+    return _Running(index, proc, log, time.monotonic(), body_offset)
 
 
 def _finish(job: _Running, code: int, opts: LaunchOptions) -> int:
@@ -126,6 +129,7 @@ def run_jobs(spec: JobSpec, opts: LaunchOptions, reaper: Reaper | None = None) -
     """
     limit = opts.max_jobs_run or max(1, min(spec.num_jobs, os.cpu_count() or 1))
     pending = spec.indices
+    follower: LogFollower | None = None
     running: list[_Running] = []
     failed: list[tuple[int, str, str]] = []
     old_handler = signal.signal(signal.SIGTERM, _on_sigterm)
@@ -135,6 +139,8 @@ def run_jobs(spec: JobSpec, opts: LaunchOptions, reaper: Reaper | None = None) -
                 index = pending.pop(0)
                 try:
                     running.append(_start(spec, opts, index, reaper))
+                    if spec.num_jobs == 1:  # a training round: its epoch lines reach the console too
+                        follower = LogFollower(spec.log_path(index), stdout_echo(), running[-1].body_offset)
                 except OSError as exc:
                     failed.append((index, f"could not start ({exc})", spec.log_path(index)))
             still: list[_Running] = []
@@ -149,6 +155,8 @@ def run_jobs(spec: JobSpec, opts: LaunchOptions, reaper: Reaper | None = None) -
                 if code != 0:
                     failed.append((job.index, f"failed (exit code {code})", spec.log_path(job.index)))
             running = still
+            if follower is not None:
+                follower.poll()
             if running:
                 time.sleep(_POLL_S)
     except (KeyboardInterrupt, _Terminated):

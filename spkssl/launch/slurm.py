@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Sequence
 
 from spkssl.launch import JobSpec, LaunchError, LaunchOptions, parse_launch_args, report_failures
+from spkssl.launch.follow import LogFollower, stdout_echo
 from spkssl.launch.lifetime import Reaper, child_dies_with_me, die_with_parent
 from spkssl.utils.io import write_text_atomic
 
@@ -239,12 +240,16 @@ def _wait(proc: subprocess.Popen, spec: JobSpec, reaper: Reaper | None) -> tuple
             reaper.watch_slurm(job_id)
     old = signal.signal(signal.SIGTERM, _on_sigterm)
     early = False
+    # one task (a training round): its epoch lines go to the console too, read from its log
+    follower = LogFollower(spec.log_path(spec.indices[0]), stdout_echo()) if spec.num_jobs == 1 else None
     try:
         while True:
             try:
                 _, err = proc.communicate(timeout=STATUS_POLL_S)
                 break
             except subprocess.TimeoutExpired:
+                if follower is not None:
+                    follower.poll()
                 if _all_written(spec):
                     early = True
                     proc.terminate()
@@ -256,6 +261,8 @@ def _wait(proc: subprocess.Popen, spec: JobSpec, reaper: Reaper | None) -> tuple
         raise
     finally:
         signal.signal(signal.SIGTERM, old)
+        if follower is not None:
+            follower.poll()
         if job_id and reaper is not None:
             reaper.forget_slurm(job_id)
     return job_id, err or "", proc.returncode != 0 and not early

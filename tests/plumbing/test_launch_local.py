@@ -74,6 +74,19 @@ def test_single_job_with_pipe_and_any_variable_name(tmp_path):
     assert not (tmp_path / "o.1").exists()
 
 
+def test_one_job_echoes_its_epoch_lines_to_the_console(tmp_path):
+    """A training round is one job whose output goes to its log; its epoch summaries reach the console too."""
+    job = ("echo '2026-01-01 10:00:00 INFO [trainer.py:1] epoch 1/2 done: mean loss 1.5'; echo noise; "
+           "printf 'bar 50%%\\r2026-01-01 10:00:01 INFO [trainer.py:1] epoch 2/2 done: mean loss 1.1\\n'")
+    r = run_local("log/train.log", "bash", "-c", job, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert [line.split("] ", 1)[1] for line in r.stdout.splitlines()] == [
+        "epoch 1/2 done: mean loss 1.5", "epoch 2/2 done: mean loss 1.1"]
+    assert "noise" in (tmp_path / "log" / "train.log").read_text()  # the log keeps everything
+    several = run_local("JOB=1:2", "log/x.JOB.log", "bash", "-c", job, cwd=tmp_path)
+    assert several.returncode == 0 and "epoch" not in several.stdout  # parallel jobs: logs only
+
+
 def test_pipefail_and_num_threads(tmp_path):
     r = run_local("log/p.log", "false", "|", "cat", cwd=tmp_path)
     assert r.returncode == 1 and "see log/p.log" in r.stderr

@@ -18,6 +18,8 @@ def test_mini_recipe_runs_every_stage_and_is_idempotent(mini_recipe: tuple[Path,
     tmp_path, log = mini_recipe
     for stage in range(8):
         assert f"Stage {stage}:" in log, f"stage {stage} did not run"
+    assert "] epoch 2/2 done: mean loss" in log  # training's epoch lines reach the console, not only train.log
+    assert "\r" not in log and "it/s]" not in log  # no progress bar drawn into a pipe
     exp = tmp_path / "exp" / "mini"
     assert (exp / "config.yaml").is_file()
     for r in range(3):
