@@ -34,8 +34,9 @@ setup(
         "click>=8.1,<9",
     ],
     extras_require={
-        # the test suite runs the ONNX parity tests and the silero VAD: both install from wheels in seconds
-        "test": ["pytest>=7,<10", "onnxruntime>=1.17,<2", "onnx>=1.16,<2", "onnxscript>=0.2,<1", "silero-vad>=5,<7",
+        # the test suite runs the ONNX parity tests and the silero VAD: both install from wheels in seconds;
+        # pytest-xdist runs it on the machine's cores (pytest.ini)
+        "test": ["pytest>=7,<10", "pytest-xdist>=3,<4", "onnxruntime>=1.17,<2", "onnx>=1.16,<2", "onnxscript>=0.2,<1", "silero-vad>=5,<7",
                  "sphinx>=7,<10", "myst-parser>=2,<6", "sphinx-click>=5,<7"],
         # the manual: python -m sphinx -W -b html docs docs/_build/html (the test suite builds it too)
         "docs": ["sphinx>=7,<10", "myst-parser>=2,<6", "sphinx-click>=5,<7"],

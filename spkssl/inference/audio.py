@@ -4,8 +4,10 @@ Everything a user may hand to ``spkssl embed`` / :func:`spkssl.load_model` becom
 :class:`AudioItem`: an utterance id and a way to read its samples (a file through
 Lhotse's audio backends — WAV, FLAC, Ogg/Opus, MP3 … —, a ``wav.scp`` pipe, a cut
 of a Lhotse manifest).  :func:`prepare_audio` turns the samples into what the
-network's front-end expects: one channel (``infer.channel``: the mean of all, or
-one of them), at the model's sampling rate (``infer.resample``), float32 in [-1, 1].
+network's front-end expects: one channel (``infer.channel``: the first by default, as the data
+import and Kaldi take a stereo file, or another, or the mean of all), at the model's sampling
+rate (``infer.resample``), float32 in [-1, 1]. Arrays come in any layout the audio libraries
+return: ``[n]``, soundfile's ``[n, channels]``, torchaudio's and librosa's ``[channels, n]``.
 Every error names the file and says what is wrong.
 
 Example:
@@ -114,17 +116,42 @@ def read_file(path: str | Path) -> tuple[np.ndarray, int]:
     return file_item(path).read()
 
 
+def channels_first(samples: np.ndarray, where: str) -> np.ndarray:
+    """``[channels, n]`` from ``[n]``, ``[channels, n]`` (torchaudio, librosa) or ``[n, channels]`` (soundfile):
+    the channels are the shorter axis.
+
+    >>> channels_first(np.zeros(5), "x").shape, channels_first(np.zeros((2, 5)), "x").shape
+    ((1, 5), (2, 5))
+    >>> channels_first(np.zeros((5, 2)), "x").shape  # soundfile's layout
+    (2, 5)
+    >>> channels_first(np.zeros((1, 2, 5)), "x.wav")
+    Traceback (most recent call last):
+    ...
+    spkssl.inference.audio.AudioError: x.wav: audio of shape (1, 2, 5): give [samples], [channels, samples] or [samples, channels]
+    """
+    samples = np.asarray(samples)
+    if samples.ndim == 1:
+        return samples[None, :]
+    if samples.ndim != 2:
+        raise AudioError(f"{where}: audio of shape {tuple(samples.shape)}: give [samples], [channels, samples] or "
+                         "[samples, channels]")
+    return samples if samples.shape[0] <= samples.shape[1] else samples.T
+
+
 def select_channel(samples: np.ndarray, channel: int | None, where: str) -> np.ndarray:
-    """``[channels, n]`` → ``[n]``: the mean of every channel (``channel`` None) or channel ``channel``.
+    """``[channels, n]`` (or any layout :func:`channels_first` takes) → ``[n]``: channel ``channel``, or the mean
+    of every channel (``channel`` None).
 
     >>> select_channel(np.array([[1.0, 1.0], [3.0, 5.0]]), None, "x").tolist()
     [2.0, 3.0]
+    >>> select_channel(np.array([[1.0, 3.0], [1.0, 5.0], [1.0, 7.0]]), 0, "x").tolist()  # [n, channels]
+    [1.0, 1.0, 1.0]
     >>> select_channel(np.array([[1.0, 1.0]]), 1, "x.wav")
     Traceback (most recent call last):
     ...
     spkssl.inference.audio.AudioError: x.wav: has 1 channel(s), infer.channel asks for channel 1 (0 is the first)
     """
-    samples = np.atleast_2d(samples)
+    samples = channels_first(samples, where)
     if channel is None:
         return samples.mean(axis=0) if samples.shape[0] > 1 else samples[0]
     if not 0 <= channel < samples.shape[0]:
@@ -147,7 +174,7 @@ def prepare_audio(samples: np.ndarray, rate: int, target_rate: int, cfg: Mapping
     """Samples as read → the model's input waveform: one channel, ``target_rate``, finite float32.
 
     Args:
-        samples: ``[channels, n]`` or ``[n]``.
+        samples: ``[n]``, ``[channels, n]`` or ``[n, channels]``.
         rate: their sampling rate (Hz).
         target_rate: the model's (``features.sampling_rate`` of its config).
         cfg: the ``infer`` section (``channel``, ``resample``).

@@ -5,7 +5,7 @@
 (``verify.json`` + ``verify.npz`` beside it, written by ``spkssl score --exp``:
 its back-ends' training statistics and the EER threshold on the validation trials).
 
-Audio is read by Lhotse (WAV, FLAC, Ogg/Opus, …), mixed or picked to one channel,
+Audio is read by Lhotse (WAV, FLAC, Ogg/Opus, …), reduced to one channel (the first by default),
 resampled to the model's rate, passed through the VAD of ``infer.vad``, and embedded
 as extraction does (whole utterances; chunks of ``extract.chunk_seconds`` averaged).
 
@@ -96,7 +96,7 @@ class SpeakerModel:
 
     # ------------------------------------------------------------------ audio → embeddings
     def waveform(self, samples: np.ndarray, rate: int, where: str = "<waveform>") -> np.ndarray:
-        """Samples as read (``[n]`` or ``[channels, n]``) → the network's input waveform (channel, rate, VAD).
+        """Samples as read (``[n]``, ``[channels, n]`` or ``[n, channels]``) → the network's input waveform.
 
         Raises:
             spkssl.inference.audio.AudioError: naming ``where`` (no samples, a missing channel, a rate
@@ -122,7 +122,8 @@ class SpeakerModel:
         return self.engine.embed_waves([self._waveform_of(i) for i in items], progress=progress)
 
     def embed(self, waveform: np.ndarray, sampling_rate: int) -> np.ndarray:
-        """The ``[E]`` embedding of a waveform (``[n]`` or ``[channels, n]``, float in [-1, 1]) at ``sampling_rate``."""
+        """The ``[E]`` embedding of a waveform at ``sampling_rate``: float in [-1, 1], ``[n]``, ``[channels, n]``
+        (torchaudio, librosa) or ``[n, channels]`` (soundfile), a numpy array or a CPU tensor."""
         wave = self.waveform(np.asarray(waveform, dtype=np.float32), int(sampling_rate))
         return self.engine.embed_waves([Waveform("<waveform>", wave.shape[0] / self.sampling_rate,
                                                  lambda: wave)])[0]

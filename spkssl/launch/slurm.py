@@ -117,8 +117,16 @@ status_dir={shlex.quote(str(status_dir))}
   echo "#"
 }} >> "$log"
 start=$(date +%s)
-bash -o pipefail -c "$cmd" < /dev/null >> "$log" 2>&1
-code=$?
+bash -o pipefail -c "$cmd" < /dev/null >> "$log" 2>&1 &
+child=$!
+# sbatch --signal=B:USR1@T and scancel --batch --signal=USR1 reach this shell only: pass USR1 on (a trainer
+# saves a checkpoint and exits 4), then keep waiting for the command's own exit status
+trap 'kill -USR1 "$child" 2>/dev/null' USR1
+while :; do
+  wait "$child"
+  code=$?
+  kill -0 "$child" 2>/dev/null || break
+done
 echo "# Accounting: time=$(( $(date +%s) - start )) threads={threads}" >> "$log"
 echo "# Ended (code $code) at $(date)" >> "$log"
 echo "$code" > "$status_dir/.$task.tmp" && mv -f "$status_dir/.$task.tmp" "$status_dir/$task"

@@ -21,6 +21,9 @@ REPO = Path(__file__).resolve().parents[2]
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (DEBUG|INFO|WARNING) \[")
 
 
+pytestmark = pytest.mark.xdist_group("mini")  # shares the one mini run (mini_recipe) with the other mini tests
+
+
 def mask(text: str) -> str:
     """Figures, digests and decisions as placeholders: what may differ between two models.
 

@@ -48,6 +48,9 @@ def _final(tmp: Path, model_cfg: dict, cmn: bool, chunk_seconds: float = 2.0) ->
     return path
 
 
+pytestmark = pytest.mark.xdist_group("export")  # the trained models of the module's fixtures, built once
+
+
 @pytest.fixture(scope="module")
 def real_speech(speechocean_dir: Path) -> list[np.ndarray]:
     """Three test utterances of speechocean762 and their concatenation (longer than a 2 s chunk)."""

@@ -213,3 +213,22 @@ def test_score_writes_scores_for_an_unlabelled_list(tmp_path) -> None:
     assert (tmp_path / "s" / "t.cosine.score").read_text().split() == ["a", "b", "0.000000", "a", "c", "0.000000"]
     assert not (tmp_path / "s" / "t.cosine.json").exists()
     assert json  # (the labelled form writes its JSON: tests/scoring)
+
+
+def test_stereo_is_taken_as_the_import_takes_it_in_every_layout(final: Path, tmp_path: Path) -> None:
+    """Channel 0 of a stereo file, as ``prepare kaldi-dir`` (and Kaldi) keep it; the Python API takes
+    soundfile's ``[n, channels]``, torchaudio's ``[channels, n]`` and a mono ``[n]`` alike."""
+    import soundfile as sf
+
+    rng = np.random.default_rng(0)
+    left, right = (0.1 * rng.standard_normal(16000)).astype(np.float32), (0.3 * rng.standard_normal(16000)).astype(np.float32)
+    sf.write(tmp_path / "stereo.wav", np.stack([left, right], axis=1), 16000)
+    sf.write(tmp_path / "left.wav", left, 16000)
+    m = load_model(final, infer={"require_speech": False})
+    from_file = m.embed_file(tmp_path / "stereo.wav")
+    np.testing.assert_allclose(from_file, m.embed_file(tmp_path / "left.wav"), atol=1e-6)
+    read, rate = sf.read(tmp_path / "stereo.wav", dtype="float32")  # [n, 2]
+    for layout in (read, read.T, torch.from_numpy(read.T.copy()), read[:, 0]):
+        np.testing.assert_allclose(m.embed(layout, rate), from_file, atol=1e-6)
+    mixed = load_model(final, infer={"require_speech": False, "channel": None}).embed(read, rate)
+    assert not np.allclose(mixed, from_file, atol=1e-3)  # infer.channel=null mixes the channels instead

@@ -29,6 +29,9 @@ WAIT_S = 120.0  # give-up point for Slurm state changes (they take seconds)
 SHORT = OVERRIDES.replace("train.round0_epochs=2", "train.round0_epochs=1")
 
 
+pytestmark = pytest.mark.xdist_group("slurm")  # one Slurm cluster (slurm_env) for the module
+
+
 @pytest.fixture(scope="module")
 def slurm_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     try:
@@ -159,3 +162,30 @@ def test_a_two_task_allocation_trains_as_two_nodes(mini_on_slurm: tuple[Path, st
     assert "starting 2 x 1 workers through Slurm: srun --ntasks=2" in log and "--rdzv_backend=c10d" in log
     summary = torch.load(out / "final.pt", weights_only=False)["extra"]
     assert summary["world_size"] == 2 and summary["epochs"] == 1
+
+
+def test_scancel_usr1_saves_a_checkpoint_and_a_rerun_continues(mini_on_slurm: tuple[Path, str],
+                                                                slurm_env: dict[str, str]) -> None:
+    """``scancel --batch --signal=USR1`` (what ``sbatch --signal=B:USR1@T`` sends before a time limit) reaches
+    the batch shell, which passes it on: the trainer saves a checkpoint and exits 4; a rerun continues from it."""
+    exp, _ = mini_on_slurm
+    tmp = exp.parents[1]
+    out = tmp / "preempted"
+    cmd = [RUN_SLURM, str(out / "log" / "train.log"), "spkssl", "train", "--config", str(exp / "config.yaml"),
+           "--cuts", str(tmp / "data" / "manifests" / "train_cuts.jsonl.gz"), "--out-dir", str(out), "--objective",
+           "contrastive", "--set", "train.epochs=20", "--set", "train.batch_size=4"]
+    launcher = subprocess.Popen(cmd, cwd=tmp, env=slurm_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    job = re.search(r"Slurm job (\d+) submitted", launcher.stderr.readline())
+    assert job, "no Slurm job submitted"
+    wait_for(lambda: list((out / "checkpoints").glob("ckpt-*.pt")) or launcher.poll() is not None,
+             "no checkpoint written")
+    subprocess.run(["scancel", "--batch", "--signal=USR1", job.group(1)], check=True, env=slurm_env)
+    launcher.communicate(timeout=WAIT_S)
+    log = (out / "log" / "train.log").read_text()
+    assert launcher.returncode == 1 and "# Ended (code 4)" in log, log[-3000:]
+    assert "stopped by SIGUSR1" in log and not (out / "final.pt").exists()
+    saved = max(int(p.stem.split("-")[-1]) for p in (out / "checkpoints").glob("ckpt-*.pt"))
+    again = subprocess.run(cmd, cwd=tmp, env=slurm_env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:] + (out / "log" / "train.log").read_text()[-3000:]
+    summary = torch.load(out / "final.pt", weights_only=False)["extra"]
+    assert summary["resumed_from"].endswith(f"-{saved}.pt") and summary["epochs"] == 20, summary

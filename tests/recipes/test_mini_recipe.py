@@ -9,9 +9,13 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
-from tests.recipes.mini import run_mini as _run
+from tests.recipes.mini import OVERRIDES, run_mini as _run
+
+
+pytestmark = pytest.mark.xdist_group("mini")  # shares the one mini run (mini_recipe) with the other mini tests
 
 
 def test_mini_recipe_runs_every_stage_and_is_idempotent(mini_recipe: tuple[Path, str]) -> None:
