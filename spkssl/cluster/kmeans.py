@@ -38,11 +38,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from spkssl.utils.progress import progress
 
 from spkssl.cluster.assign import PRECISIONS, Bounds, centroid_drift, own_similarity, top2, torch_threads
 from spkssl.utils.device import resolve_device
 from spkssl.utils.logging import get_logger
+from spkssl.utils.progress import progress
 
 log = get_logger(__name__)
 

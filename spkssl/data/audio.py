@@ -18,6 +18,9 @@ Example:
 """
 from __future__ import annotations
 
+import logging
+import re
+
 import numpy as np
 
 
@@ -34,6 +37,28 @@ def describe_source(cut) -> str:
         return "<unknown source>"
 
 
+def read_failure(exc: BaseException) -> str:
+    """One line saying why audio could not be read: the first audio backend's own reason, not Lhotse's
+    report of every backend it tried (``--log-level DEBUG`` logs that report).
+
+    >>> lhotse_report = ("Fetching info about audio from 'x.wav' failed. Details:\\n"
+    ...     "Exception #0 (<class 'lhotse.audio.backend.LibsndfileBackend'>): <class 'soundfile.LibsndfileError'>: "
+    ...     "Error opening 'x.wav': Format not recognised.\\n"
+    ...     "Exception #1 (<class 'lhotse.audio.backend.AudioreadBackend'>): <class 'NoBackendError'>: \\n")
+    >>> read_failure(RuntimeError(lhotse_report))
+    "Error opening 'x.wav': Format not recognised."
+    >>> read_failure(ValueError("bad header"))
+    'bad header'
+    """
+    text = str(exc)
+    reasons = [m.strip() for m in re.findall(r"^Exception #\d+ \(<class '[^']+'>\): <class '[^']+'>: (.*)$", text, re.M)]
+    reasons = [r for r in reasons if r and "has no attribute" not in r]
+    if reasons:
+        logging.getLogger(__name__).debug("all the audio backends' reasons: %s", text)
+        return reasons[0]
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
 def load_cut_audio(cut) -> np.ndarray:
     """Return the first channel of ``cut``'s audio as 1-D float32.
 
@@ -45,7 +70,7 @@ def load_cut_audio(cut) -> np.ndarray:
         samples = cut.load_audio()
     except Exception as exc:  # lhotse/soundfile raise many types
         raise AudioError(
-            f"cannot read audio of cut '{cut.id}' from {describe_source(cut)}: {exc}"
+            f"cannot read audio of cut '{cut.id}' from {describe_source(cut)}: {read_failure(exc)}"
         ) from exc
     samples = np.asarray(samples, dtype=np.float32)
     if samples.ndim == 2:

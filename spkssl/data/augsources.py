@@ -24,7 +24,6 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import soundfile as sf
 from lhotse import CutSet, Recording, RecordingSet
-from spkssl.utils.progress import progress
 
 from spkssl.augment.noise import coloured_noise, harmonic_music, mix_babble
 from spkssl.augment.rir import random_room, simulate_rir
@@ -32,6 +31,7 @@ from spkssl.config import with_defaults
 from spkssl.data.audio import load_cut_audio
 from spkssl.utils.io import atomic_path
 from spkssl.utils.logging import get_logger
+from spkssl.utils.progress import progress
 
 log = get_logger(__name__)
 

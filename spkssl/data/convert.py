@@ -19,11 +19,11 @@ from typing import Iterator
 import soundfile as sf
 from lhotse import CutSet, MonoCut, Recording
 from lhotse.cut import Cut
-from spkssl.utils.progress import progress
 
 from spkssl.data.audio import load_cut_audio
 from spkssl.utils.io import atomic_path
 from spkssl.utils.logging import get_logger
+from spkssl.utils.progress import progress
 
 log = get_logger(__name__)
 

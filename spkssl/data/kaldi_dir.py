@@ -25,10 +25,10 @@ from typing import Iterator
 import soundfile as sf
 from lhotse import CutSet, Recording, RecordingSet, SupervisionSegment, SupervisionSet
 from lhotse.audio import AudioSource
-from spkssl.utils.progress import progress
 
 from spkssl.data.manifests import cut_of_supervision, manifest_paths, write_manifests  # noqa: F401 - re-exported
 from spkssl.utils.logging import get_logger
+from spkssl.utils.progress import progress
 
 log = get_logger(__name__)
 

@@ -23,11 +23,11 @@ from typing import Any, Mapping
 import numpy as np
 import soundfile as sf
 from lhotse import CutSet
-from spkssl.utils.progress import progress
 
 from spkssl.config import with_defaults
-from spkssl.data.audio import describe_source, load_cut_audio
+from spkssl.data.audio import describe_source, load_cut_audio, read_failure
 from spkssl.utils.logging import get_logger
+from spkssl.utils.progress import progress
 
 log = get_logger(__name__)
 
@@ -52,7 +52,7 @@ def _check_audio(cut, mode: str) -> str | None:
                 if info.frames <= 0:
                     return f"audio file is empty: {src.source}"
     except Exception as exc:  # noqa: BLE001 - any reader error means unreadable
-        return f"audio unreadable ({describe_source(cut)}): {exc}"
+        return f"audio unreadable ({describe_source(cut)}): {read_failure(exc)}"
     return None
 
 

@@ -31,10 +31,10 @@ from pathlib import Path
 from lhotse import CutSet, RecordingSet, SupervisionSet
 from lhotse.qa import fix_manifests
 from lhotse.recipes import voxceleb as lhotse_vox
-from spkssl.utils.progress import progress
 
 from spkssl.data.kaldi_dir import write_manifests
 from spkssl.utils.logging import get_logger
+from spkssl.utils.progress import progress
 
 log = get_logger(__name__)
 

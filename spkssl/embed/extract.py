@@ -22,12 +22,12 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import torch
-from spkssl.utils.progress import progress as bar
 
 from spkssl.data.audio import load_cut_audio
 from spkssl.embed.baseline import logmel_stats
 from spkssl.features.frontend import FeatureFrontend
 from spkssl.utils.logging import get_logger
+from spkssl.utils.progress import progress as bar
 
 log = get_logger(__name__)
 

@@ -31,7 +31,6 @@ from lhotse.features.base import FeatureExtractor
 from lhotse.features.io import NumpyFilesWriter
 from lhotse.qa import validate_features
 from lhotse.utils import fastcopy
-from spkssl.utils.progress import progress
 
 from spkssl.data.audio import AudioError, load_cut_audio
 from spkssl.features.extractor import extractor_for
@@ -39,6 +38,7 @@ from spkssl.features.fbank import complete_fbank_cfg
 from spkssl.features.provenance import check_manifest, write_options
 from spkssl.utils.io import atomic_path
 from spkssl.utils.logging import get_logger
+from spkssl.utils.progress import progress
 
 log = get_logger(__name__)
 BATCH_SIZE = 32

@@ -29,7 +29,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from spkssl.data.audio import describe_source
+from spkssl.data.audio import describe_source, read_failure
 
 #: file name endings read as audio when a folder is searched (any other single file is tried as audio too)
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".sph", ".aac", ".wma")
@@ -67,7 +67,7 @@ def file_item(path: str | Path, utt_id: str | None = None) -> AudioItem:
     try:
         rec = Recording.from_file(path)
     except Exception as exc:  # noqa: BLE001 - lhotse/soundfile/ffmpeg raise many types
-        raise AudioError(f"{path}: cannot read audio: {exc}") from exc
+        raise AudioError(f"{path}: cannot read audio: {read_failure(exc)}") from exc
     return recording_item(rec, utt_id or path.stem, str(path))
 
 
@@ -102,9 +102,10 @@ def _named(read: Callable[[], tuple[np.ndarray, int]], where: str) -> Callable[[
         except AudioError:
             raise
         except Exception as exc:  # noqa: BLE001 - lhotse/soundfile/ffmpeg raise many types
-            raise AudioError(f"{where}: cannot read audio: {exc}") from exc
+            raise AudioError(f"{where}: cannot read audio: {read_failure(exc)}") from exc
 
     return wrapped
+
 
 
 def read_file(path: str | Path) -> tuple[np.ndarray, int]:

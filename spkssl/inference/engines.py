@@ -48,9 +48,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from spkssl.config import with_defaults
-from spkssl.utils.progress import progress as bar
 
 from spkssl.export.exporters import METADATA_KEY, SCRIPT_EXTRA  # where an exported file keeps its metadata
+from spkssl.utils.progress import progress as bar
 
 
 class ModelKindError(ValueError):

@@ -34,7 +34,6 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 import soundfile as sf
-from spkssl.utils.progress import progress as bar
 
 from spkssl.config import section_defaults
 from spkssl.data.trials import make_trials  # noqa: F401  (re-exported for callers of spkssl.synth)
@@ -42,6 +41,7 @@ from spkssl.synth.utterance import UtteranceConfig, synthesize_utterance
 from spkssl.synth.voice import Voice, sample_voice
 from spkssl.utils.io import atomic_path, write_json_atomic, write_text_atomic
 from spkssl.utils.logging import get_logger
+from spkssl.utils.progress import progress as bar
 
 log = get_logger(__name__)
 

@@ -32,7 +32,6 @@ from typing import Any, Mapping
 
 import torch
 import torch.nn as nn
-from spkssl.utils.progress import progress
 
 from spkssl.training.checkpoint import (
     average_model_states, load_newest_readable, newest_checkpoint, prune_checkpoints, rng_state,
@@ -47,6 +46,7 @@ from spkssl.utils.device import resolve_device
 from spkssl.utils.io import write_json_atomic
 from spkssl.utils.lock import hold
 from spkssl.utils.logging import get_logger
+from spkssl.utils.progress import progress
 
 log = get_logger(__name__)
 
