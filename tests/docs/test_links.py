@@ -74,3 +74,42 @@ def test_pages_say_how_to_reproduce_not_how_it_came_about(page: Path) -> None:
     lines = [f"{n}: {line}" for n, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1)
              if HISTORY.search(line) and "measured on" not in line.lower()]
     assert not lines, f"{page.relative_to(REPO)}:\n" + "\n".join(lines)
+
+
+def resolve(dotted: str) -> bool:
+    """Whether ``spkssl.a.b.c`` names a module or an attribute of one."""
+    import importlib
+
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        try:
+            for name in parts[cut:]:
+                obj = getattr(obj, name)
+        except AttributeError:
+            return False
+        return True
+    return False
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_python_name_a_page_gives_exists(page: Path) -> None:
+    """``spkssl.x.y`` in a page names a module, class or function the package has (renames cannot leave stale names)."""
+    names = set(re.findall(r"`(spkssl(?:\.[A-Za-z_]\w*)+)", page.read_text(encoding="utf-8")))
+    stale = sorted(n for n in names if not resolve(n))
+    assert not stale, f"{page.relative_to(REPO)} names what the package does not have: {stale}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_repository_path_a_page_gives_exists(page: Path) -> None:
+    """A path into the repository a page quotes (``spkssl/...``, ``benchmarks/...``, ``tests/...``) exists.
+    (Paths into other projects are quoted with their project's name: ``wespeaker egs/voxceleb/v2``.)"""
+    found = re.findall(r"(\w*)\s?`((?:spkssl|benchmarks|tests|local|docs|egs)/[^`\s]*)`", page.read_text(encoding="utf-8"))
+    others = {"Kaldi", "wespeaker", "icefall", "hyperion", "lhotse", "Lhotse", "sslsv"}
+    plain = [q.rstrip("/").split("::")[0] for before, q in found
+             if before not in others and not re.search(r"[<>{}*|$\[\]]", q)]
+    missing = sorted({q for q in plain if not (REPO / q).exists() and not (page.parent / q).exists()})
+    assert not missing, f"{page.relative_to(REPO)} quotes paths that do not exist: {missing}"
