@@ -47,5 +47,5 @@ setup(
         # optional peers of benchmarks/ (never needed by the package itself)
         "benchmarks": ["faiss-cpu>=1.7.4,<2"],
     },
-    entry_points={"console_scripts": ["spkssl=spkssl.cli:cli"]},
+    entry_points={"console_scripts": ["spkssl=spkssl.cli:cli", "spkssl-torchrun=spkssl.launch.agent:main"]},
 )

@@ -19,7 +19,9 @@ a Slurm allocation, else N agents on this machine (:mod:`spkssl.launch.torchrun`
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from pathlib import Path
 from typing import Sequence
 
 import click
@@ -111,7 +113,8 @@ def _from_experiment(exp: str, r: int, overrides: Sequence[str]) -> tuple[dict, 
 def _run(cfg: dict, opts: dict, device: str, force: bool, max_steps: int | None) -> None:
     import torch
 
-    from spkssl.training.ddp import cleanup_distributed, init_distributed
+    from spkssl.launch.agent import MARKER_ENV
+    from spkssl.training.ddp import cleanup_distributed, init_distributed, launched_by_torchrun
     from spkssl.training.preempt import PREEMPTED_EXIT
     from spkssl.training.trainer import TrainingDiverged, TrainOptions, train
     from spkssl.utils.device import resolve_device
@@ -142,6 +145,11 @@ def _run(cfg: dict, opts: dict, device: str, force: bool, max_steps: int | None)
     elif result["status"] == "preempted":
         if dist.is_main:
             click.echo(f"stopped at step {result['step']} by SIGUSR1 with a checkpoint; rerun to continue")
+        marker = os.environ.get(MARKER_ENV)
+        if marker and launched_by_torchrun():  # a worker of spkssl-torchrun: it reports the stop as exit 4
+            if dist.is_main:
+                Path(marker).touch()
+            return  # exit 0, so that torchrun neither restarts the workers nor reports a failure
         sys.exit(PREEMPTED_EXIT)
 
 

@@ -15,8 +15,8 @@ import pytest
 from spkssl.config import save_config
 from tests.training.conftest import tiny_cfg
 
-pytestmark = pytest.mark.skipif(shutil.which("spkssl") is None or shutil.which("torchrun") is None,
-                                reason="needs the installed spkssl and torchrun commands")
+pytestmark = pytest.mark.skipif(shutil.which("spkssl") is None or shutil.which("spkssl-torchrun") is None,
+                                reason="needs the installed spkssl and spkssl-torchrun commands")
 
 
 def _train(cfg_path: Path, cuts: Path, out: Path, *launch: str) -> subprocess.CompletedProcess:
@@ -31,8 +31,8 @@ def test_two_nodes_of_one_worker_train_as_one_node_of_two(cuts_path: Path, tmp_p
     save_config(tiny_cfg(epochs=2, average_last=1, batch_size=1), cfg_path)
     one_node = _train(cfg_path, cuts_path, tmp_path / "1x2", "--ngpu", "2")  # reruns itself under torchrun
     assert one_node.returncode == 0, one_node.stderr[-3000:]
-    assert ("starting DDP: torchrun --standalone --nnodes=1 --nproc_per_node=2 --max_restarts=0 --no-python spkssl "
-            "train") in one_node.stderr
+    assert ("starting DDP: spkssl-torchrun --standalone --nnodes=1 --nproc_per_node=2 --max_restarts=0 --no-python "
+            "spkssl train") in one_node.stderr
     two_nodes = _train(cfg_path, cuts_path, tmp_path / "2x1", "--nodes", "2", "--ngpu", "0")
     assert two_nodes.returncode == 0, two_nodes.stderr[-3000:]
     assert "starting 2 torchrun agents of 1 worker(s) on this machine" in two_nodes.stderr
@@ -68,6 +68,36 @@ def test_a_killed_worker_is_restarted_and_the_run_resumes_to_the_same_end(cuts_p
     summary = json.loads((out / "train_summary.json").read_text())
     assert summary["steps"] == 180 and summary["epochs"] == 60 and summary["resumed_from"], summary
     assert "restart" in output.lower()
+
+
+def test_sigusr1_stops_every_worker_of_two_nodes_with_a_checkpoint_and_a_rerun_continues(cuts_path: Path,
+                                                                                        tmp_path: Path) -> None:
+    """Slurm's warning before a time limit, sent to the launcher of 2 agents x 1 worker: it reaches the workers
+    through spkssl-torchrun (torchrun alone would not pass it on), which stop after the same step with a
+    checkpoint; the launch exits 4, not restarted despite --max-restarts, and a rerun finishes the run."""
+    import signal
+    import time
+
+    cfg_path = tmp_path / "config.yaml"
+    save_config(tiny_cfg(epochs=16, average_last=1, batch_size=1, save_every_steps=0), cfg_path)
+    out = tmp_path / "r"
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
+    cmd = ["spkssl", "train", "--config", str(cfg_path), "--cuts", str(cuts_path), "--out-dir", str(out),
+           "--objective", "contrastive", "--nodes", "2", "--ngpu", "0", "--max-restarts", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path)
+    deadline = time.time() + 120
+    while not list((out / "checkpoints").glob("ckpt-*.pt")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.01)  # the first epoch-end checkpoint: the workers are training
+    proc.send_signal(signal.SIGUSR1)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 4, output[-3000:]
+    assert "by SIGUSR1 with a checkpoint; rerun to continue" in output and not (out / "final.pt").exists()
+    assert not list(tmp_path.glob(".spkssl-preempted-*"))  # the marker is the launcher's to remove
+    saved = max(int(p.stem.split("-")[-1]) for p in (out / "checkpoints").glob("ckpt-*.pt"))
+    again = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["world_size"] == 2 and summary["epochs"] == 16 and summary["resumed_from"].endswith(f"-{saved}.pt")
 
 
 def test_sigusr1_saves_a_checkpoint_exits_4_and_a_rerun_continues(cuts_path: Path, tmp_path: Path) -> None:
