@@ -5,9 +5,8 @@ signal, every rank stops after the same step, rank 0 writes a full-state checkpo
 ``spkssl train`` exits with :data:`PREEMPTED_EXIT` (the stage is not marked done), so a
 requeued job or a rerun of ``run.sh`` continues from that step.  With Slurm, ask for the
 warning with ``SPKSSL_SBATCH_OPTS="--signal=B:USR1@300 --requeue"`` (five minutes before the limit):
-the launcher's batch script passes the signal on to its command. With several workers, torchrun does
-not pass SIGUSR1 on to them; such a job resumes from its newest periodic checkpoint
-(``train.save_every_steps``) instead.
+the launcher's batch script passes the signal on to its command, and with several workers
+``spkssl-torchrun`` (:mod:`spkssl.launch.agent`) passes it on to every worker.
 
 Example:
     >>> import os, signal
