@@ -3,8 +3,8 @@
 The trainer checks :meth:`StopRequest.agreed` after every step: once any rank got the
 signal, every rank stops after the same step, rank 0 writes a full-state checkpoint, and
 ``spkssl train`` exits with :data:`PREEMPTED_EXIT` (the stage is not marked done), so a
-requeued job or a rerun of ``run.sh`` continues from that step.  With Slurm, ask for the
-warning with ``SPKSSL_SBATCH_OPTS="--signal=B:USR1@300 --requeue"`` (five minutes before the limit):
+rerun of ``run.sh`` continues from that step.  With Slurm, ask for the
+warning with ``SPKSSL_SBATCH_OPTS="--signal=B:USR1@300"`` (five minutes before the limit):
 the launcher's batch script passes the signal on to its command, and with several workers
 ``spkssl-torchrun`` (:mod:`spkssl.launch.agent`) passes it on to every worker.
 
