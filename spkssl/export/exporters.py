@@ -34,7 +34,6 @@ from typing import Any, Callable
 
 import torch
 
-from spkssl.config import with_defaults
 from spkssl.export.graph import WaveEmbedder
 from spkssl.utils.io import atomic_path
 
@@ -51,15 +50,14 @@ def _graph(model_path: Path) -> tuple[WaveEmbedder, dict[str, Any]]:
 
     net, cfg = load_final_model(model_path)
     payload = read_final_payload(model_path)
-    features = with_defaults("features", cfg.get("features"))
-    chunk = with_defaults("extract", cfg.get("extract"))["chunk_seconds"]
+    features, chunk = cfg["features"], cfg["extract"]["chunk_seconds"]  # complete: read by load_final_model
     graph = WaveEmbedder(net, features, chunk).eval()
     graph.requires_grad_(False)  # a plain call of the exported file gives a plain tensor
     rate = int(features["sampling_rate"])
     meta = {
         "format": "spkssl wave embedder",
         "input": f"wave: float32 [samples], mono, in [-1, 1], at {rate} Hz, at least {graph.fbank.min_samples} samples",
-        "output": f"embedding: float32 [{int(with_defaults('model', cfg['model'])['embed_dim'])}]",
+        "output": f"embedding: float32 [{int(cfg['model']['embed_dim'])}]",
         "sampling_rate": rate, "min_samples": graph.fbank.min_samples, "chunk_seconds": chunk,
         "cmn": bool(features["cmn"]), "model": str(model_path), "config": cfg,
         "trained_with": payload.get("spkssl"), "training": payload.get("extra"), "exported_with": build_info(),
@@ -68,7 +66,7 @@ def _graph(model_path: Path) -> tuple[WaveEmbedder, dict[str, Any]]:
 
 
 def _family(meta: dict[str, Any]) -> str:
-    return str(with_defaults("model", meta["config"]["model"])["name"])
+    return str(meta["config"]["model"]["name"])
 
 
 def export_torchscript(graph: WaveEmbedder, meta: dict[str, Any], out: Path) -> None:

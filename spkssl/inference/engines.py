@@ -47,9 +47,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from spkssl.config import with_defaults
 
 from spkssl.export.exporters import METADATA_KEY, SCRIPT_EXTRA  # where an exported file keeps its metadata
+from spkssl.models.io import model_config
 from spkssl.utils.progress import progress as bar
 
 
@@ -66,7 +66,7 @@ class Engine:
         self.path = path
         self.config = config
         self.metadata = metadata
-        self.sampling_rate = int(with_defaults("features", config.get("features"))["sampling_rate"])
+        self.sampling_rate = int(config["features"]["sampling_rate"])  # complete: see models.io.model_config
 
     def embed_waves(self, waves: Sequence[Waveform], progress: bool = False) -> np.ndarray:
         """``[N, E]`` float32 embeddings of the waveforms, in order; each is read when it is embedded."""
@@ -111,7 +111,7 @@ class FinalEngine(Engine):
         payload = read_final_payload(path)
         super().__init__(path, cfg, {"spkssl": payload.get("spkssl"), "extra": payload.get("extra")})
         self.frontend = FeatureFrontend.from_config(cfg["features"]).deterministic()
-        self.extract_cfg = with_defaults("extract", cfg.get("extract"))
+        self.extract_cfg = cfg["extract"]
         self.embedder = model_embedder(net, device)
         self.network = net
 
@@ -193,6 +193,7 @@ def _metadata(text: str | bytes, path: Path) -> dict[str, Any]:
         raise ModelKindError(f"{path}: its spkssl metadata is not JSON: {exc}") from exc
     if "config" not in meta:
         raise ModelKindError(f"{path}: its spkssl metadata lacks the model's config")
+    meta["config"] = model_config(meta["config"], path)
     return meta
 
 
@@ -225,7 +226,7 @@ def open_engine(path: str | Path, device: str = "cpu") -> Engine:
 
 def embed_dim(engine: Engine) -> int:
     """The embedding size of the engine's network (``model.embed_dim`` of its config)."""
-    return int(with_defaults("model", engine.config.get("model"))["embed_dim"])
+    return int(engine.config["model"]["embed_dim"])
 
 
 __all__: Sequence[str] = ("ENGINES", "Engine", "ModelKindError", "Waveform", "embed_dim", "model_kind", "open_engine")

@@ -30,7 +30,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-from spkssl.config import with_defaults
 from spkssl.inference.engines import model_kind
 from spkssl.inference.sidecar import read_verify_sidecar
 
@@ -66,8 +65,7 @@ def model_info(path: str | Path) -> dict[str, Any]:
     return {
         "path": str(path), "kind": kind,
         "objective": p["extra"].get("objective"), "round": int(match.group(1)) if match else None,
-        "model": with_defaults("model", cfg.get("model")),
-        "features": with_defaults("features", cfg.get("features")),
+        "model": cfg["model"], "features": cfg["features"],  # complete: see models.io.model_config
         "data": {k: (cfg.get("inputs") or {}).get(k) for k in ("data_dir", "train_cuts", "eval_cuts")},
         "training": {k: p["extra"].get(k) for k in ("epochs", "steps", "num_cuts", "num_classes", "seconds")
                      if k in p["extra"]},

@@ -26,6 +26,7 @@ from typing import Any, Mapping
 import torch
 import torch.nn as nn
 
+from spkssl.config import ConfigError, with_defaults
 from spkssl.models import build_model
 from spkssl.utils.io import atomic_path
 from spkssl.version import __version__
@@ -81,8 +82,34 @@ def save_final_model(
         torch.save(payload, tmp)
 
 
+#: the sections of a run's config that the users of a model file read (to rebuild, feed and chunk it)
+MODEL_SECTIONS = ("model", "features", "extract")
+
+
+def model_config(cfg: Any, where: str | Path) -> dict[str, Any]:
+    """A model file's config with :data:`MODEL_SECTIONS` complete: done once, where a ``final.pt`` or an
+    exported file is read, so that every reader after it gets whole sections (a file written before a
+    key existed gets that key's package default).
+
+    >>> cfg = model_config({"model": {"name": "tdnn"}, "features": {"num_mel_bins": 40}}, "final.pt")
+    >>> cfg["model"]["embed_dim"], cfg["features"]["num_mel_bins"], "chunk_seconds" in cfg["extract"]
+    (256, 40, True)
+    >>> model_config([], "x.pt")
+    Traceback (most recent call last):
+    ...
+    spkssl.models.io.ModelFileError: x.pt: its config is not a mapping of sections
+    """
+    if not isinstance(cfg, Mapping):
+        raise ModelFileError(f"{where}: its config is not a mapping of sections")
+    try:
+        return {**cfg, **{s: with_defaults(s, cfg.get(s)) for s in MODEL_SECTIONS}}
+    except ConfigError as exc:
+        raise ModelFileError(f"{where}: {exc}") from exc
+
+
 def read_final_payload(path: str | Path) -> dict[str, Any]:
-    """The dict inside a ``final.pt`` (``config``, ``state_dict``, ``extra``; ``spkssl`` when recorded).
+    """The dict inside a ``final.pt`` (``config``, ``state_dict``, ``extra``; ``spkssl`` when recorded), its
+    config's model sections complete (:func:`model_config`).
 
     Raises:
         ModelFileError: the file is missing, unreadable, or not a final model file.
@@ -96,6 +123,7 @@ def read_final_payload(path: str | Path) -> dict[str, Any]:
         raise ModelFileError(f"{path}: cannot read model file: {exc}") from exc
     if not isinstance(payload, dict) or "config" not in payload or "state_dict" not in payload:
         raise ModelFileError(f"{path}: not a final model file (expected keys 'config' and 'state_dict')")
+    payload["config"] = model_config(payload["config"], path)
     return payload
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from spkssl.models import build_model
-from spkssl.models.io import ModelFileError, load_final_model, save_final_model
+from spkssl.models.io import ModelFileError, load_final_model, model_config, save_final_model
 
 
 def _cfg(channels: int = 16) -> dict:
@@ -27,7 +27,8 @@ def test_round_trip(tmp_path: Path) -> None:
     save_final_model(path, model, cfg, extra={"epoch": 5})
     assert path.is_file() and not list(path.parent.glob(".tmp*"))
     loaded, cfg2 = load_final_model(path)
-    assert cfg2 == cfg and not loaded.training
+    assert all(cfg2[s][k] == v for s in cfg for k, v in cfg[s].items()) and not loaded.training  # what was saved
+    assert cfg2 == model_config(cfg, path)  # ... with the model sections complete (package defaults for the rest)
     assert torch.load(path, weights_only=False)["extra"] == {"epoch": 5}
     x = torch.randn(2, 25, 12)
     model.eval()

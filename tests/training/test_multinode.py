@@ -51,7 +51,7 @@ def test_a_killed_worker_is_restarted_and_the_run_resumes_to_the_same_end(cuts_p
     import time
 
     cfg_path = tmp_path / "config.yaml"
-    save_config(tiny_cfg(epochs=60, average_last=1, batch_size=1, save_every_steps=2), cfg_path)
+    save_config(tiny_cfg(epochs=30, average_last=1, batch_size=1, save_every_steps=2), cfg_path)
     out = tmp_path / "r"
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(["spkssl", "train", "--config", str(cfg_path), "--cuts", str(cuts_path), "--out-dir",
@@ -66,7 +66,7 @@ def test_a_killed_worker_is_restarted_and_the_run_resumes_to_the_same_end(cuts_p
     output, _ = proc.communicate(timeout=300)
     assert proc.returncode == 0, output[-3000:]
     summary = json.loads((out / "train_summary.json").read_text())
-    assert summary["steps"] == 180 and summary["epochs"] == 60 and summary["resumed_from"], summary
+    assert summary["steps"] == 90 and summary["epochs"] == 30 and summary["resumed_from"], summary
     assert "restart" in output.lower()
 
 
