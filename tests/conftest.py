@@ -15,6 +15,21 @@ SHARED_CORPUS = next((p for p in CORPUS_PLACES if (p / "train" / "wav.scp").is_f
 
 torch.set_num_threads(1)
 
+#: the longest tests (minutes of subprocesses each), started first so that the workers finish together;
+#: pytest.ini keeps this order for pytest-xdist (--no-loadscope-reorder)
+LONGEST_FIRST = (
+    "tests/docs/test_doc_commands.py", "tests/recipes/test_mini_recipe.py",  # one worker: the shared mini run
+    "tests/recipes/test_librispeech_recipe.py", "tests/recipes/test_voxceleb_recipe.py",
+    "tests/plumbing/test_launch_slurm_real.py", "tests/training/test_multinode.py", "tests/export/test_export.py",
+    "tests/docs/test_build.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the :data:`LONGEST_FIRST` modules before the rest (the order is otherwise the collection's)."""
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(LONGEST_FIRST)))
+
 
 @pytest.fixture(scope="session")
 def speechocean_dir() -> Path:
