@@ -19,7 +19,9 @@ torch.set_num_threads(1)
 #: pytest.ini keeps this order for pytest-xdist (--no-loadscope-reorder)
 LONGEST_FIRST = (
     "tests/docs/test_doc_commands.py", "tests/recipes/test_mini_recipe.py",  # one worker: the shared mini run
-    "tests/recipes/test_librispeech_recipe.py", "tests/recipes/test_voxceleb_recipe.py",
+    "tests/recipes/test_librispeech_recipe.py",  # the other worker...
+    "tests/test_layers.py",  # ... while the first starts with a short one too (xdist hands out two units each)
+    "tests/recipes/test_voxceleb_recipe.py",
     "tests/plumbing/test_launch_slurm_real.py", "tests/training/test_multinode.py", "tests/export/test_export.py",
     "tests/docs/test_build.py",
 )
