@@ -107,7 +107,6 @@ def _named(read: Callable[[], tuple[np.ndarray, int]], where: str) -> Callable[[
     return wrapped
 
 
-
 def read_file(path: str | Path) -> tuple[np.ndarray, int]:
     """``(samples [channels, n] float32 in [-1, 1], rate)`` of an audio file, any format Lhotse reads.
 

@@ -4,7 +4,6 @@ Every progress bar of the package goes through :func:`progress`, which draws it 
 is a terminal (or ``SPKSSL_PROGRESS=1`` asks for it) and never otherwise; the line a step prints
 when it is done is what a log keeps.
 
->>> import io, sys
 >>> bar = progress(range(3), desc="demo")
 >>> sum(bar)  # iterates as tqdm does
 3

@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,24 @@ def _train(cfg_path: Path, cuts: Path, out: Path, *launch: str) -> subprocess.Co
     return subprocess.run(["spkssl", "train", "--config", str(cfg_path), "--cuts", str(cuts), "--out-dir", str(out),
                            "--objective", "contrastive", *launch], capture_output=True, text=True, timeout=300,
                           env=env)
+
+
+def _wait_for_a_checkpoint(proc: subprocess.Popen, out: Path) -> None:
+    """Until the first checkpoint is written (training is under way), the run ends or 2 minutes pass."""
+    deadline = time.time() + 120
+    while not list((out / "checkpoints").glob("ckpt-*.pt")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+
+
+def _stopped_by_sigusr1(cmd: list[str], out: Path, env: dict[str, str], cwd: Path | None = None) -> int:
+    """Run ``cmd``, send it SIGUSR1 once it has a checkpoint, check it stopped so; return its newest checkpoint's step."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd)
+    _wait_for_a_checkpoint(proc, out)
+    proc.send_signal(signal.SIGUSR1)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 4, output[-3000:]
+    assert "by SIGUSR1 with a checkpoint; rerun to continue" in output
+    return max(int(p.stem.split("-")[-1]) for p in (out / "checkpoints").glob("ckpt-*.pt"))
 
 
 def test_two_nodes_of_one_worker_train_as_one_node_of_two(cuts_path: Path, tmp_path: Path) -> None:
@@ -47,9 +67,6 @@ def test_two_nodes_of_one_worker_train_as_one_node_of_two(cuts_path: Path, tmp_p
 
 def test_a_killed_worker_is_restarted_and_the_run_resumes_to_the_same_end(cuts_path: Path, tmp_path: Path) -> None:
     """torchrun --max-restarts: SIGKILL of one of two workers mid-run; both restart from the newest checkpoint."""
-    import signal
-    import time
-
     cfg_path = tmp_path / "config.yaml"
     save_config(tiny_cfg(epochs=30, average_last=1, batch_size=1, save_every_steps=2), cfg_path)
     out = tmp_path / "r"
@@ -57,9 +74,7 @@ def test_a_killed_worker_is_restarted_and_the_run_resumes_to_the_same_end(cuts_p
     proc = subprocess.Popen(["spkssl", "train", "--config", str(cfg_path), "--cuts", str(cuts_path), "--out-dir",
                              str(out), "--objective", "contrastive", "--ngpu", "2", "--max-restarts", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    deadline = time.time() + 120
-    while not list((out / "checkpoints").glob("ckpt-*.pt")) and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.01)
+    _wait_for_a_checkpoint(proc, out)
     workers = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
     assert len(workers) == 2 and proc.poll() is None, workers  # torchrun (exec'd in place) runs two workers
     os.kill(int(workers[1]), signal.SIGKILL)
@@ -75,25 +90,15 @@ def test_sigusr1_stops_every_worker_of_two_nodes_with_a_checkpoint_and_a_rerun_c
     """Slurm's warning before a time limit, sent to the launcher of 2 agents x 1 worker: it reaches the workers
     through spkssl-torchrun (torchrun alone would not pass it on), which stop after the same step with a
     checkpoint; the launch exits 4, not restarted despite --max-restarts, and a rerun finishes the run."""
-    import signal
-    import time
-
     cfg_path = tmp_path / "config.yaml"
     save_config(tiny_cfg(epochs=16, average_last=1, batch_size=1, save_every_steps=0), cfg_path)
     out = tmp_path / "r"
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
     cmd = ["spkssl", "train", "--config", str(cfg_path), "--cuts", str(cuts_path), "--out-dir", str(out),
            "--objective", "contrastive", "--nodes", "2", "--ngpu", "0", "--max-restarts", "1"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path)
-    deadline = time.time() + 120
-    while not list((out / "checkpoints").glob("ckpt-*.pt")) and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.01)  # the first epoch-end checkpoint: the workers are training
-    proc.send_signal(signal.SIGUSR1)
-    output, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 4, output[-3000:]
-    assert "by SIGUSR1 with a checkpoint; rerun to continue" in output and not (out / "final.pt").exists()
+    saved = _stopped_by_sigusr1(cmd, out, env, cwd=tmp_path)
+    assert not (out / "final.pt").exists()
     assert not list(tmp_path.glob(".spkssl-preempted-*"))  # the marker is the launcher's to remove
-    saved = max(int(p.stem.split("-")[-1]) for p in (out / "checkpoints").glob("ckpt-*.pt"))
     again = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert again.returncode == 0, again.stderr[-3000:]
     summary = json.loads((out / "train_summary.json").read_text())
@@ -102,24 +107,13 @@ def test_sigusr1_stops_every_worker_of_two_nodes_with_a_checkpoint_and_a_rerun_c
 
 def test_sigusr1_saves_a_checkpoint_exits_4_and_a_rerun_continues(cuts_path: Path, tmp_path: Path) -> None:
     """What Slurm sends before a time limit (--signal=B:USR1@T) or scancel --signal=USR1 does."""
-    import signal
-    import time
-
     cfg_path = tmp_path / "config.yaml"
     save_config(tiny_cfg(epochs=12, average_last=1, batch_size=1, save_every_steps=0), cfg_path)
     out = tmp_path / "r"
     cmd = ["spkssl", "train", "--config", str(cfg_path), "--cuts", str(cuts_path), "--out-dir", str(out),
            "--objective", "contrastive", "--device", "cpu"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    deadline = time.time() + 120
-    while not list((out / "checkpoints").glob("ckpt-*.pt")) and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.01)  # the first epoch-end checkpoint: training is under way
-    proc.send_signal(signal.SIGUSR1)
-    output, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 4, output[-3000:]
-    assert "by SIGUSR1 with a checkpoint; rerun to continue" in output
-    saved = max(int(p.stem.split("-")[-1]) for p in (out / "checkpoints").glob("ckpt-*.pt"))
+    saved = _stopped_by_sigusr1(cmd, out, env)
     again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert again.returncode == 0, again.stderr[-3000:]
     summary = json.loads((out / "train_summary.json").read_text())
