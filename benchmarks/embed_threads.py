@@ -50,6 +50,7 @@ def main() -> None:
         sys.exit("speechocean762 not found beside the project")
     import torch
 
+    from spkssl.config import with_defaults
     from spkssl.models import build_model
     from spkssl.models.io import save_final_model
 
@@ -57,7 +58,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     torch.manual_seed(0)
     cfg = {"model": {"name": "tdnn", "embed_dim": 128, "kwargs": {"channels": 128}}, "features": {"num_mel_bins": 80}}
-    save_final_model(tmp / "final.pt", build_model(cfg["model"], 80), cfg)
+    save_final_model(tmp / "final.pt", build_model(with_defaults("model", cfg["model"]), 80), cfg)
     lines = [ln for ln in (CORPUS / "test" / "wav.scp").read_text().splitlines() if ln.strip()][:args.num_utts]
     scp = tmp / "wav.scp"
     scp.write_text("".join(f"{ln.split()[0]} {CORPUS / ln.split()[1]}\n" for ln in lines))

@@ -54,11 +54,12 @@ def files(n: int) -> list[Path]:
 
 
 def final_model(family: str, out: Path) -> Path:
+    from spkssl.config import with_defaults
     from spkssl.models import build_model
     from spkssl.models.io import save_final_model
 
     torch.manual_seed(0)
-    net = build_model(SIZES[family], 80)
+    net = build_model(with_defaults("model", SIZES[family]), 80)
     for m in net.modules():
         if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
             m.running_mean.uniform_(-0.5, 0.5)

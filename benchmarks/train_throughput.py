@@ -24,6 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
+from spkssl.config import with_defaults  # noqa: E402
 from spkssl.losses import NTXentLoss  # noqa: E402
 from spkssl.models import build_model  # noqa: E402
 
@@ -57,7 +58,7 @@ def bench_one(name: str, device: torch.device, args: argparse.Namespace) -> Resu
     """Time ``args.steps`` training steps of model ``name`` on ``device`` after ``args.warmup`` untimed ones."""
     cfg = dict(MODEL_CFGS[name], embed_dim=args.embed_dim)
     torch.manual_seed(0)
-    model = build_model(cfg, args.feat_dim).to(device).train()
+    model = build_model(with_defaults("model", cfg), args.feat_dim).to(device).train()
     params = sum(p.numel() for p in model.parameters())
     loss_fn = NTXentLoss(temperature=0.1)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)

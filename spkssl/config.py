@@ -87,13 +87,69 @@ def section_defaults(section: str) -> dict[str, Any]:
 def with_defaults(section: str, partial: Mapping[str, Any] | None) -> dict[str, Any]:
     """A (possibly partial) section completed with its package defaults; unknown keys are errors.
 
+    ``section`` is a top-level section or a dotted path to one inside it (``"loss.dino"``).
+    This is where an API's caller-given settings are completed; library code below takes
+    complete sections (:func:`require_complete`).
+
     >>> with_defaults("score", {"mean_sub": False})["asnorm"]["top_n"]
     300
+    >>> with_defaults("loss.dino", {"out_dim": 16})["teacher_temp"]
+    0.07
     """
-    cfg = {section: section_defaults(section)}
-    _merge(cfg, {section: dict(partial or {})}, "", False)
+    top, *inner = section.split(".")
+    nested: dict[str, Any] = dict(partial or {})
+    for part in reversed(inner):
+        nested = {part: nested}
+    cfg = {top: section_defaults(top)}
+    _merge(cfg, {top: nested}, "", False)
     check_config(cfg)
-    return cfg[section]
+    out = cfg[top]
+    for part in inner:
+        if not isinstance(out, dict) or part not in out:
+            raise ConfigError(f"no config section '{section}'")
+        out = out[part]
+    return out
+
+
+def require_complete(path: str, cfg: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """``cfg`` itself, once checked to hold every key of section ``path`` (``"score"``, ``"loss.dino"``).
+
+    Library code takes its section complete (from :func:`load_config`, a model file's
+    :func:`spkssl.models.io.model_config`, or :func:`with_defaults` at an API's edge) and checks it
+    here instead of filling gaps itself, so a default has one place where it applies.
+
+    >>> require_complete("loss.contrastive", with_defaults("loss", {})["contrastive"])["name"]
+    'ntxent'
+    >>> require_complete("loss.contrastive", {"name": "ntxent"})
+    Traceback (most recent call last):
+    ...
+    spkssl.config.ConfigError: incomplete config section 'loss.contrastive': missing 'temperature' ...
+
+    Raises:
+        ConfigError: naming the section and every missing key.
+    """
+    defaults: Any = _defaults()
+    for part in path.split("."):
+        if not isinstance(defaults, Mapping) or part not in defaults:
+            raise ConfigError(f"no config section '{path}'")
+        defaults = defaults[part]
+    missing = _missing_keys(defaults, cfg or {}, "")
+    if missing:
+        raise ConfigError(f"incomplete config section '{path}': missing {', '.join(repr(k) for k in missing)} "
+                          "(library code takes complete sections: resolve them with spkssl.config.load_config, "
+                          "or complete a partial one with spkssl.config.with_defaults)")
+    return cfg  # type: ignore[return-value]
+
+
+def _missing_keys(defaults: Mapping[str, Any], cfg: Mapping[str, Any], where: str) -> list[str]:
+    out: list[str] = []
+    for key, value in defaults.items():
+        dotted = f"{where}.{key}" if where else str(key)
+        if key not in cfg:
+            out.append(dotted)
+        elif isinstance(value, Mapping) and key not in FREE_FORM_KEYS and isinstance(cfg[key], Mapping):
+            out.extend(_missing_keys(value, cfg[key], dotted))
+    return out
 
 
 def check_config(cfg: dict[str, Any]) -> None:

@@ -1,6 +1,8 @@
 """Config resolution: defaults ← YAML ← overrides, with typos reported by name."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -98,3 +100,34 @@ def test_cli_get(tmp_path) -> None:
     assert runner.invoke(cli, ["config", "get", str(out), "rounds.init_from"]).output.strip() == "previous"
     bad = runner.invoke(cli, ["config", "get", str(out), "rounds.nope"])
     assert bad.exit_code != 0 and "rounds.nope" in bad.output
+
+
+#: where settings from outside the package are completed: a recipe's config, a model file's, an API caller's
+COMPLETING_EDGES = {"spkssl/config.py", "spkssl/models/io.py", "spkssl/inference/model.py"}
+
+
+def test_library_code_takes_complete_sections_and_completes_them_only_at_the_edges() -> None:
+    """A default applies in one place: library code checks its section (require_complete), never re-fills it."""
+    root = Path(__file__).resolve().parents[1]
+    callers = {str(p.relative_to(root)) for p in (root / "spkssl").rglob("*.py")
+               if any("with_defaults(" in line and not line.lstrip().startswith((">>>", "...", "def "))
+                      for line in p.read_text(encoding="utf-8").splitlines())}
+    assert callers <= COMPLETING_EDGES, sorted(callers - COMPLETING_EDGES)
+
+
+def test_require_complete_names_every_missing_key_and_with_defaults_takes_a_dotted_section() -> None:
+    from spkssl.config import require_complete, with_defaults
+
+    full = with_defaults("loss.dino", {"out_dim": 16})
+    assert require_complete("loss.dino", full) is full and full["out_dim"] == 16
+    partial = {k: v for k, v in full.items() if k not in ("teacher_temp", "student_temp")}
+    with pytest.raises(ConfigError, match="incomplete config section 'loss.dino': missing 'student_temp', 'teacher_temp'"):
+        require_complete("loss.dino", partial)
+    with pytest.raises(ConfigError, match="missing 'asnorm.top_n'"):
+        score = with_defaults("score", {})
+        del score["asnorm"]["top_n"]
+        require_complete("score", score)
+    with pytest.raises(ConfigError, match="unknown config key 'loss.dino.out_dims'"):
+        with_defaults("loss.dino", {"out_dims": 16})
+    with pytest.raises(ConfigError, match="no config section 'loss.dinos'"):
+        require_complete("loss.dinos", {})

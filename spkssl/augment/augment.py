@@ -27,7 +27,7 @@ import numpy as np
 from scipy.signal import fftconvolve
 
 from spkssl.augment.eq import tilt
-from spkssl.config import with_defaults
+from spkssl.config import require_complete
 from spkssl.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -147,17 +147,18 @@ class Augmentor:
     Args:
         sources: kind (``noise``, ``music``, ``babble``, ``rir``) → Lhotse ``RecordingSet``;
             a missing or empty kind is never chosen.
-        cfg: a (partial) ``augment`` config section; missing keys take ``spkssl/configs/augment.yaml``.
+        cfg: the complete ``augment`` config section (:func:`spkssl.config.require_complete`).
         sampling_rate: rate of the speech passed in; sources are resampled to it.
 
     Example:
-        >>> aug = Augmentor({}, {"enabled": False}, 16000)
+        >>> from spkssl.config import with_defaults
+        >>> aug = Augmentor({}, with_defaults("augment", {"enabled": False}), 16000)
         >>> aug(np.zeros(100, np.float32), np.random.default_rng(0)).shape
         (100,)
     """
 
     def __init__(self, sources: Mapping[str, Any], cfg: Mapping[str, Any], sampling_rate: int) -> None:
-        self.cfg = with_defaults("augment", cfg)
+        self.cfg = require_complete("augment", cfg)
         self.enabled = bool(self.cfg["enabled"])
         self.sampling_rate = int(sampling_rate)
         unknown = set(sources) - set(SOURCE_KINDS)

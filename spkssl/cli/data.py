@@ -332,7 +332,7 @@ def aug_sources(out_dir: str, musan: str | None, rirs: str | None, train_cuts: s
             raise click.BadParameter(f"folder not found: {path}", param_hint=flag)
     try:
         paths = prepare_aug_sources(out_dir, musan, rirs, train_cuts, audio_dir, seed,
-                                    dcfg["aug_sources"], int(dcfg["sampling_rate"]))
+                                    cfg=dcfg["aug_sources"], sampling_rate=int(dcfg["sampling_rate"]))
     except (AugSourcesError, AudioError) as exc:
         raise click.ClickException(str(exc)) from exc
     for kind, path in paths.items():

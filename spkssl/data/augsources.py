@@ -27,7 +27,7 @@ from lhotse import CutSet, Recording, RecordingSet
 
 from spkssl.augment.noise import coloured_noise, harmonic_music, mix_babble
 from spkssl.augment.rir import random_room, simulate_rir
-from spkssl.config import with_defaults
+from spkssl.config import require_complete
 from spkssl.data.audio import load_cut_audio
 from spkssl.utils.io import atomic_path
 from spkssl.utils.logging import get_logger
@@ -101,7 +101,8 @@ def prepare_aug_sources(
     train_cuts: str | Path | CutSet | None = None,
     audio_dir: str | Path | None = None,
     seed: int = 0,
-    cfg: Mapping[str, Any] | None = None,
+    *,
+    cfg: Mapping[str, Any],
     sampling_rate: int = 16000,
 ) -> dict[str, Path]:
     """Write ``out_dir/aug_<kind>_recordings.jsonl.gz`` for noise, music, babble, rir.
@@ -113,12 +114,12 @@ def prepare_aug_sources(
         train_cuts: cut set (or its path) whose utterances make the babble (needed without MUSAN).
         audio_dir: where generated wavs go; default ``out_dir/../aug_audio``.
         seed: random seed (the same seed gives the same files).
-        cfg: a (partial) ``data.aug_sources`` config section; missing keys take the package defaults.
+        cfg: the complete ``data.aug_sources`` config section.
 
     Raises:
         AugSourcesError: when babble has no source (neither MUSAN nor training cuts).
     """
-    c = with_defaults("data", {"aug_sources": dict(cfg or {})})["aug_sources"]
+    c = require_complete("data.aug_sources", cfg)
     out_dir = Path(out_dir)
     audio_dir = Path(audio_dir) if audio_dir is not None else out_dir.parent / "aug_audio"
     if musan is None and train_cuts is None:

@@ -27,7 +27,7 @@ from typing import Any, Callable, Mapping
 from lhotse import CutSet, Recording, RecordingSet, SupervisionSegment, SupervisionSet
 from lhotse.cut import MonoCut
 
-from spkssl.config import with_defaults
+from spkssl.config import require_complete
 from spkssl.data.validate import ManifestError, format_summary, summarize_cuts, validate_cuts
 from spkssl.utils.io import atomic_path
 from spkssl.utils.logging import get_logger
@@ -170,14 +170,14 @@ def save_manifests(
         prefix: the set's name (``train``, ``test``).
         build: makes ``(recordings, supervisions, cuts)``; its errors pass through, after the
             older manifests are gone.
-        data_cfg: a (partial) ``data`` section: ``on_overlap`` and the validation settings.
+        data_cfg: the complete ``data`` section: ``on_overlap`` and the validation settings.
         require_speakers: every cut must have a speaker (a test set: its trials need them).
 
     Raises:
         ManifestError: overlapping supervisions (``data.on_overlap=error``), or validation
             problems, each naming the cut and its audio.
     """
-    cfg = with_defaults("data", data_cfg)
+    cfg = require_complete("data", data_cfg)
     paths = manifest_paths(out_dir, prefix)
     for old in paths.values():
         if old.exists():

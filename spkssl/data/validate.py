@@ -24,7 +24,7 @@ import numpy as np
 import soundfile as sf
 from lhotse import CutSet
 
-from spkssl.config import with_defaults
+from spkssl.config import require_complete
 from spkssl.data.audio import describe_source, load_cut_audio, read_failure
 from spkssl.utils.logging import get_logger
 from spkssl.utils.progress import progress
@@ -61,14 +61,13 @@ def validate_cuts(cuts: CutSet, cfg: Mapping[str, Any] | None = None, require_sp
 
     Args:
         cuts: an eager or lazy cut set (it is loaded into memory).
-        cfg: validation settings: a (partial) ``data`` config section; missing keys take the
-            package defaults (``spkssl/configs/data.yaml``).
+        cfg: validation settings: the complete ``data`` config section.
         require_speakers: a cut whose first supervision has no speaker is a problem.
 
     Raises:
         ManifestError: listing every problem (cut id + audio), up to ``MAX_LISTED`` lines.
     """
-    c = with_defaults("data", cfg)
+    c = require_complete("data", cfg)
     if c["on_short"] not in ("error", "drop"):
         raise ValueError(f"on_short must be 'error' or 'drop', got {c['on_short']!r}")
     if c["on_sampling_rate_mismatch"] not in ("resample", "refuse"):

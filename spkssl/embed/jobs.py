@@ -20,7 +20,8 @@ Example (three 1 s noise WAVs, an untrained tiny TDNN, two parts run here one af
     ...     sf.write(d / f"u{i}.wav", 0.1 * rng.standard_normal(16000), 16000)
     >>> CutSet.from_cuts(Recording.from_file(d / f"u{i}.wav").to_cut() for i in range(3)).to_file(d / "cuts.jsonl.gz")
     >>> _ = torch.manual_seed(0)
-    >>> model = {"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 16}}
+    >>> from spkssl.config import with_defaults
+    >>> model = with_defaults("model", {"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 16}})
     >>> save_final_model(d / "final.pt", build_model(model, 80), {"model": model, "features": {"num_mel_bins": 80}})
     >>> cfg = load_config(None, ["extract.device=cpu"])
     >>> embed_cutset(d / "final.pt", d / "cuts.jsonl.gz", d / "emb", cfg, nj=2)

@@ -10,7 +10,8 @@ Example (an untrained tiny TDNN to TorchScript; ``"onnx"`` goes the same way, bu
     >>> from spkssl.models.io import save_final_model
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> _ = torch.manual_seed(0)
-    >>> tdnn = {"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 16}}
+    >>> from spkssl.config import with_defaults
+    >>> tdnn = with_defaults("model", {"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 16}})
     >>> cfg = {"model": tdnn, "features": {"num_mel_bins": 80}}
     >>> save_final_model(d / "final.pt", build_model(cfg["model"], 80), cfg)
     >>> out = export_model(d / "final.pt", "torchscript")  # default name: beside it

@@ -18,7 +18,9 @@ Example:
     >>> from spkssl.models import build_model
     >>> from spkssl.models.io import save_final_model
     >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> cfg = {"model": {"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 32}}, "features": {"num_mel_bins": 80}}
+    >>> from spkssl.config import with_defaults
+    >>> cfg = {"model": with_defaults("model", {"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 32}}),
+    ...        "features": {"num_mel_bins": 80}}
     >>> save_final_model(d / "final.pt", build_model(cfg["model"], 80), cfg)
     >>> out = export_model(d / "final.pt", "torchscript", d / "final.ts")
     >>> torch.jit.load(str(out))(torch.zeros(16000)).shape

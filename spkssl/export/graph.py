@@ -15,8 +15,10 @@ branch-free tensor arithmetic on the input length, so one graph serves every len
 Example:
     >>> import torch
     >>> from spkssl.models import build_model
-    >>> net = build_model({"name": "tdnn", "embed_dim": 8, "kwargs": {"channels": 16}}, feat_dim=80).eval()
-    >>> graph = WaveEmbedder(net, {"cmn": True}, chunk_seconds=20.0).eval()
+    >>> from spkssl.config import with_defaults
+    >>> tdnn = with_defaults("model", {"name": "tdnn", "embed_dim": 8, "kwargs": {"channels": 16}})
+    >>> net = build_model(tdnn, feat_dim=80).eval()
+    >>> graph = WaveEmbedder(net, with_defaults("features", {"cmn": True}), chunk_seconds=20.0).eval()
     >>> graph(torch.zeros(16000)).shape
     torch.Size([8])
 """

@@ -11,7 +11,8 @@ utterance at a time at extraction.
 
 Example:
     >>> import torch
-    >>> front = BatchFrontend({"num_mel_bins": 40})
+    >>> from spkssl.config import with_defaults
+    >>> front = BatchFrontend(with_defaults("features", {"num_mel_bins": 40}))
     >>> front(torch.zeros(3, 16000)).shape
     torch.Size([3, 100, 40])
 """

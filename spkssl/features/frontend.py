@@ -8,11 +8,13 @@ default in ``spkssl/configs/features.yaml`` changes both.
 
 Example:
     >>> import numpy as np
-    >>> front = FeatureFrontend.from_config({"num_mel_bins": 40})
+    >>> from spkssl.config import with_defaults
+    >>> front = FeatureFrontend.from_config(with_defaults("features", {"num_mel_bins": 40}))
     >>> feats = front(np.zeros(16000, dtype=np.float32), 16000)
     >>> feats.shape, front.cmn
     ((100, 40), True)
-    >>> FeatureFrontend.from_config({"cmn": False}).normalise(np.ones((2, 3), dtype=np.float32)).tolist()
+    >>> plain = FeatureFrontend.from_config(with_defaults("features", {"cmn": False}))
+    >>> plain.normalise(np.ones((2, 3), dtype=np.float32)).tolist()
     [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
 """
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from spkssl.config import with_defaults
+from spkssl.config import require_complete
 from spkssl.features.fbank import apply_cmn, compute_fbank, fbank_cfg
 
 
@@ -36,12 +38,12 @@ class FeatureFrontend:
 
     @classmethod
     def from_config(cls, features_cfg: Mapping[str, Any] | None) -> "FeatureFrontend":
-        """From a (partial) ``features`` section, completed with the package defaults.
+        """From a complete ``features`` section (:func:`spkssl.config.require_complete`).
 
         Raises:
-            spkssl.config.ConfigError: an unknown key (named, with the closest known one).
+            spkssl.config.ConfigError: a missing key (named).
         """
-        full = with_defaults("features", features_cfg)
+        full = require_complete("features", features_cfg)
         return cls(fbank=fbank_cfg(full), cmn=bool(full["cmn"]), backend=str(full["backend"]))
 
     def without_cmn(self) -> "FeatureFrontend":

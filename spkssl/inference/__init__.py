@@ -19,12 +19,13 @@ Example (an untrained tiny TDNN, and a cosine threshold of 0.25 carried in its f
     >>> from spkssl.inference.sidecar import write_verify_sidecar
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> _ = torch.manual_seed(0)
-    >>> tdnn = {"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 16}}
+    >>> from spkssl.config import with_defaults
+    >>> tdnn = with_defaults("model", {"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 16}})
     >>> cfg = {"model": tdnn, "features": {"num_mel_bins": 80}}
     >>> save_final_model(d / "final.pt", build_model(cfg["model"], 80), cfg)
     >>> val = {"backend": "cosine", "name": "val", "trials": "val.trials", "eer": 5.0, "num_trials": 10,
     ...        "thresholds": {"eer_kaldi": 0.25}}
-    >>> cosine = fit_backend("cosine", None, {"mean_sub": False})
+    >>> cosine = fit_backend("cosine", None, with_defaults("score", {"mean_sub": False}))
     >>> _ = write_verify_sidecar(d, "round1", "final.pt", [val], {"cosine": cosine}, {}, d / "none.npz")
     >>> sf.write(d / "a.wav", 0.1 * np.random.default_rng(0).standard_normal(24000), 16000)
     >>> model = load_model(d / "final.pt")

@@ -16,7 +16,9 @@ Example:
     >>> from spkssl.models import build_model
     >>> from spkssl.models.io import save_final_model
     >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> cfg = {"model": {"name": "tdnn", "embed_dim": 8, "kwargs": {"channels": 16}}, "features": {"num_mel_bins": 80}}
+    >>> from spkssl.config import with_defaults
+    >>> cfg = {"model": with_defaults("model", {"name": "tdnn", "embed_dim": 8, "kwargs": {"channels": 16}}),
+    ...        "features": {"num_mel_bins": 80}}
     >>> save_final_model(d / "final.pt", build_model(cfg["model"], 80), cfg)
     >>> rng = np.random.default_rng(0)
     >>> for k in range(3):

@@ -17,7 +17,8 @@ Example (an untrained tiny TDNN):
     >>> from spkssl.models.io import save_final_model
     >>> d = Path(tempfile.mkdtemp())
     >>> _ = torch.manual_seed(0)
-    >>> tdnn = {"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 16}}
+    >>> from spkssl.config import with_defaults
+    >>> tdnn = with_defaults("model", {"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 16}})
     >>> cfg = {"model": tdnn, "features": {"num_mel_bins": 80}}
     >>> save_final_model(d / "final.pt", build_model(cfg["model"], 80), cfg)
     >>> model_kind(d / "final.pt")

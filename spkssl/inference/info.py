@@ -10,7 +10,8 @@ Example (an untrained tiny TDNN saved as round 2 of an experiment, with nothing 
     >>> from spkssl.models.io import save_final_model
     >>> path = Path(tempfile.mkdtemp()) / "round2" / "final.pt"
     >>> path.parent.mkdir()
-    >>> tdnn = {"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 16}}
+    >>> from spkssl.config import with_defaults
+    >>> tdnn = with_defaults("model", {"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 16}})
     >>> cfg = {"model": tdnn, "features": {"num_mel_bins": 80}}
     >>> save_final_model(path, build_model(cfg["model"], 80), cfg, extra={"objective": "classification", "epochs": 3})
     >>> info = model_info(path)

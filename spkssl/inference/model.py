@@ -14,7 +14,8 @@ Example (the model below is untrained: the numbers only show the shapes):
     >>> from spkssl.models import build_model
     >>> from spkssl.models.io import save_final_model
     >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> cfg = {"model": {"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 32}}, "features": {"num_mel_bins": 80, "cmn": True}}
+    >>> cfg = {"model": with_defaults("model", {"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 32}}),
+    ...        "features": {"num_mel_bins": 80, "cmn": True}}
     >>> save_final_model(d / "final.pt", build_model(cfg["model"], 80), cfg)
     >>> model = load_model(d / "final.pt")
     >>> model.kind, model.sampling_rate, model.embed_dim
@@ -40,7 +41,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from spkssl.config import with_defaults
+from spkssl.config import require_complete, with_defaults
 from spkssl.inference.audio import AudioError, AudioItem, file_item, prepare_audio
 from spkssl.scoring.backends import backend_class
 from spkssl.scoring.base import Backend
@@ -85,7 +86,7 @@ class SpeakerModel:
     def __init__(self, engine: Engine, infer_cfg: Mapping[str, Any] | None = None,
                  sidecar: Sidecar | None = None) -> None:
         self.engine = engine
-        self.infer = with_defaults("infer", infer_cfg)
+        self.infer = require_complete("infer", infer_cfg)
         self.sidecar = sidecar
 
     path = property(lambda self: self.engine.path)
@@ -198,4 +199,4 @@ def load_model(path: str | Path, infer: Mapping[str, Any] | None = None, device:
     """
     path = Path(path)
     engine = open_engine(path, device)
-    return SpeakerModel(engine, infer, read_verify_sidecar(verify or path.parent))
+    return SpeakerModel(engine, with_defaults("infer", infer), read_verify_sidecar(verify or path.parent))

@@ -17,7 +17,8 @@ Example:
     >>> import tempfile
     >>> from spkssl.scoring import fit_backend
     >>> d = Path(tempfile.mkdtemp())
-    >>> cosine = fit_backend("cosine", None, {"mean_sub": False})
+    >>> from spkssl.config import with_defaults
+    >>> cosine = fit_backend("cosine", None, with_defaults("score", {"mean_sub": False}))
     >>> val = {"backend": "cosine", "name": "val", "trials": "val.trials", "eer": 5.0, "num_trials": 10,
     ...        "thresholds": {"eer_kaldi": 0.25}}
     >>> write_verify_sidecar(d, "round1", "final.pt", [val], {"cosine": cosine}, {}, d / "none.npz").name

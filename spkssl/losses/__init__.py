@@ -13,11 +13,11 @@
 
 Example:
     >>> import torch
-    >>> closs = build_contrastive_loss({"name": "ntxent", "temperature": 0.1})
+    >>> from spkssl.config import with_defaults
+    >>> closs = build_contrastive_loss(with_defaults("loss.contrastive", {"name": "ntxent", "temperature": 0.1}))
     >>> closs(torch.randn(4, 2, 16)).dim()
     0
-    >>> head = build_classification_loss(
-    ...     {"name": "softmax", "margin": 0.2, "scale": 32, "margin_warmup_epochs": 0}, 16, 10)
+    >>> head = build_classification_loss(with_defaults("loss.classification", {"name": "softmax"}), 16, 10)
     >>> loss, logits = head(torch.randn(4, 16), torch.tensor([1, 2, 3, 9]))
     >>> logits.shape
     torch.Size([4, 10])
@@ -28,7 +28,7 @@ from typing import Any, Callable, Mapping
 
 import torch.nn as nn
 
-from spkssl.config import with_defaults
+from spkssl.config import require_complete
 from spkssl.losses.dino import DINOLoss
 from spkssl.losses.gates import LossGate, build_gate
 from spkssl.losses.margin import AAMSoftmax, MarginHead, SoftmaxLoss, SubCenterAAM
@@ -70,9 +70,9 @@ CLASSIFICATION: Registry[Callable[[Mapping[str, Any], int, int], MarginHead]] = 
 def build_contrastive_loss(cfg: Mapping[str, Any]) -> nn.Module:
     """Contrastive loss named by ``cfg["name"]`` (``ntxent``: uses ``temperature``).
 
-    ``cfg`` is a (partial) ``loss.contrastive`` section; missing keys take the package defaults.
+    ``cfg`` is a complete ``loss.contrastive`` section (:func:`spkssl.config.require_complete`).
     """
-    cfg = with_defaults("loss", {"contrastive": cfg})["contrastive"]
+    require_complete("loss.contrastive", cfg)
     return CONTRASTIVE[cfg["name"]](cfg)
 
 
@@ -81,18 +81,18 @@ def build_classification_loss(cfg: Mapping[str, Any], embed_dim: int, num_classe
 
     ``aam`` reads ``margin``, ``scale``, ``margin_warmup_epochs`` and ``easy_margin``;
     ``subcenter_aam`` those and ``subcenters``; ``softmax`` reads nothing else.
-    Missing keys take the package defaults.
+    ``cfg`` is a complete ``loss.classification`` section.
     """
     if num_classes < 2:
         raise ValueError(f"a classification loss needs at least 2 classes, got {num_classes}")
-    cfg = with_defaults("loss", {"classification": cfg})["classification"]
+    require_complete("loss.classification", cfg)
     return CLASSIFICATION[cfg["name"]](cfg, embed_dim, num_classes)
 
 
 def build_dino_loss(cfg: Mapping[str, Any], embed_dim: int, epochs: int) -> DINOLoss:
     """The DINO loss (student head, teacher, centre) of a ``loss.dino`` section for a round of ``epochs``.
 
-    Missing keys take the package defaults; bind the network with ``loss.bind(model)`` before use.
+    ``cfg`` is complete; bind the network with ``loss.bind(model)`` before use.
     """
-    cfg = with_defaults("loss", {"dino": cfg})["dino"]
+    require_complete("loss.dino", cfg)
     return DINOLoss(embed_dim, cfg, epochs)

@@ -27,7 +27,10 @@ epoch's share is per rank, see :mod:`spkssl.utils.collective`).
 
 Example:
     >>> import torch
-    >>> gate = build_gate({"gate": "lgl", "gate_threshold": 1.0, "gate_warmup_epochs": 0, "gate_full_margin": False})
+    >>> from spkssl.config import with_defaults
+    >>> cfg = with_defaults("loss", {"classification": {"gate": "lgl", "gate_threshold": 1.0, "gate_warmup_epochs": 0,
+    ...                                                    "gate_full_margin": False}})
+    >>> gate = build_gate(with_defaults("loss.classification", cfg["classification"]))
     >>> gate.set_progress(0.0)
     >>> sel = gate.select(torch.tensor([0.2, 3.0, 0.9]), torch.zeros(3, 4), torch.tensor([0, 1, 2]))
     >>> sel.keep.tolist(), gate.end_epoch()["kept_fraction"]
@@ -42,6 +45,7 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
+from spkssl.config import require_complete
 from spkssl.utils.collective import all_gather_1d, all_sum, own_share
 from spkssl.utils.logging import get_logger
 from spkssl.utils.registry import Registry
@@ -262,8 +266,6 @@ GATES: Registry[type[LossGate]] = Registry("loss.classification.gate",
 
 
 def build_gate(cfg: Mapping[str, Any]) -> LossGate:
-    """The gate named by ``cfg["gate"]`` (a ``loss.classification`` section, partial ones completed)."""
-    from spkssl.config import with_defaults
-
-    cfg = with_defaults("loss", {"classification": dict(cfg)})["classification"]
+    """The gate named by ``cfg["gate"]`` of a complete ``loss.classification`` section."""
+    require_complete("loss.classification", cfg)
     return GATES[cfg["gate"]](cfg)

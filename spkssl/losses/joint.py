@@ -11,8 +11,10 @@ embeddings of the global crops, each with its utterance's label, and DINO
 Example:
     >>> import torch
     >>> from spkssl.losses import build_classification_loss, build_dino_loss
-    >>> dino = build_dino_loss({"out_dim": 8, "hidden_dim": 8, "bottleneck_dim": 4, "global_crops": 2}, 6, 2)
-    >>> head = build_classification_loss({"name": "softmax"}, 6, 3)
+    >>> from spkssl.config import with_defaults
+    >>> small = with_defaults("loss.dino", {"out_dim": 8, "hidden_dim": 8, "bottleneck_dim": 4, "global_crops": 2})
+    >>> dino = build_dino_loss(small, 6, 2)
+    >>> head = build_classification_loss(with_defaults("loss.classification", {"name": "softmax"}), 6, 3)
     >>> joint = JointLoss(dino, head, dino_weight=0.5)
     >>> net = torch.nn.Linear(5, 6)
     >>> joint.dino.bind(net)

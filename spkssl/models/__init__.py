@@ -8,7 +8,8 @@ Every model maps features ``(batch, frames, feat_dim)`` to embeddings
 
 Example:
     >>> import torch
-    >>> model = build_model({"name": "tdnn", "embed_dim": 64, "pooling": "stats", "kwargs": {}}, feat_dim=40)
+    >>> from spkssl.config import with_defaults
+    >>> model = build_model(with_defaults("model", {"name": "tdnn", "embed_dim": 64}), feat_dim=40)
     >>> model(torch.randn(2, 150, 40)).shape
     torch.Size([2, 64])
 """
@@ -18,7 +19,7 @@ from typing import Any, Callable, Mapping
 
 import torch.nn as nn
 
-from spkssl.config import with_defaults
+from spkssl.config import require_complete
 from spkssl.models.ecapa import ECAPA
 from spkssl.models.resnet import ResNet34
 from spkssl.models.tdnn import TDNN
@@ -33,9 +34,9 @@ def build_model(model_cfg: Mapping[str, Any], feat_dim: int) -> nn.Module:
 
     ``model_cfg`` holds ``name``, ``embed_dim``, ``pooling`` and free-form
     ``kwargs`` passed to the constructor (a wrong keyword is reported by name);
-    missing keys take the package defaults (``spkssl/configs/model.yaml``).
+    the section is complete (:func:`spkssl.config.require_complete`).
     """
-    model_cfg = with_defaults("model", model_cfg)
+    require_complete("model", model_cfg)
     name = model_cfg["name"]
     build = MODELS[name]
     kwargs = dict(model_cfg["kwargs"] or {})

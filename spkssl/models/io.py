@@ -9,7 +9,7 @@ and load as before).
 Example:
     >>> import tempfile, pathlib
     >>> from spkssl.models import build_model
-    >>> cfg = {"model": {"name": "tdnn", "embed_dim": 16, "pooling": "stats", "kwargs": {"channels": 32}},
+    >>> cfg = {"model": with_defaults("model", {"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 32}}),
     ...        "features": {"num_mel_bins": 24}}
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "final.pt"
     >>> save_final_model(path, build_model(cfg["model"], 24), cfg, extra={"epoch": 3})

@@ -12,7 +12,8 @@ Example:
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (d / "t").write_text("a b target\\na c nontarget\\nb c nontarget\\n")
     >>> emb = np.array([[1, 0.1], [1, 0], [0, 1]], dtype=np.float32)
-    >>> cosine = fit_backend("cosine", None, {"mean_sub": False})
+    >>> from spkssl.config import with_defaults
+    >>> cosine = fit_backend("cosine", None, with_defaults("score", {"mean_sub": False}))
     >>> m = run_scoring(read_trials(d / "t"), ["a", "b", "c"], emb, cosine, d, "toy")
     >>> m["eer"], sorted(p.name for p in d.glob("toy.*"))
     (0.0, ['toy.cosine.det.png', 'toy.cosine.json', 'toy.cosine.score'])

@@ -10,12 +10,13 @@ Example:
     >>> from spkssl.scoring.base import TrainingSet
     >>> rng = np.random.default_rng(0)
     >>> train = TrainingSet([f"u{i}" for i in range(40)], rng.normal(size=(40, 8)).astype(np.float32))
-    >>> b = fit_backend("whiten", train, {"whiten": {"floor": 0.3}})
+    >>> from spkssl.config import with_defaults
+    >>> b = fit_backend("whiten", train, with_defaults("score", {"whiten": {"floor": 0.3}}))
     >>> again = load_backend("whiten", b.arrays())
     >>> x = rng.normal(size=(2, 8)).astype(np.float32)
     >>> bool(np.array_equal(b.score(x, x, np.array([0]), np.array([1])), again.score(x, x, np.array([0]), np.array([1]))))
     True
-    >>> fit_backend("plda2", train)
+    >>> fit_backend("plda2", train, with_defaults("score", {}))
     Traceback (most recent call last):
     ...
     spkssl.utils.registry.UnknownName: unknown scoring back-end 'plda2'; known: asnorm, cosine, plda, whiten
@@ -26,7 +27,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from spkssl.config import with_defaults
+from spkssl.config import require_complete
 from spkssl.scoring.asnorm import AsnormBackend
 from spkssl.scoring.base import Backend, TrainingSet
 from spkssl.scoring.cosine import CosineBackend
@@ -44,8 +45,8 @@ def backend_class(name: str) -> type[Backend]:
     return BACKENDS[name]
 
 
-def fit_backend(name: str, train: TrainingSet | None, score_cfg: Mapping[str, Any] | None = None) -> Backend:
-    """Fit back-end ``name`` on ``train`` (``score_cfg``: a partial ``score`` section).
+def fit_backend(name: str, train: TrainingSet | None, score_cfg: Mapping[str, Any]) -> Backend:
+    """Fit back-end ``name`` on ``train`` (``score_cfg``: the complete ``score`` section).
 
     Raises:
         ValueError: an unknown back-end, or training data or labels it needs and lacks.
@@ -53,7 +54,7 @@ def fit_backend(name: str, train: TrainingSet | None, score_cfg: Mapping[str, An
     cls = backend_class(name)
     if train is not None:
         train = TrainingSet(list(train.ids), np.asarray(train.emb, dtype=np.float32), train.utt2spk, train.sources)
-    return cls.fit(train, with_defaults("score", score_cfg))
+    return cls.fit(train, require_complete("score", score_cfg))
 
 
 def load_backend(name: str, arrays: Mapping[str, np.ndarray]) -> Backend:

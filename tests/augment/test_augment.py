@@ -10,7 +10,7 @@ import pytest
 from spkssl.augment.augment import (
     AugmentError, Augmentor, add_noise_at_snr, fit_length, load_sources, reverberate,
 )
-from spkssl.config import ConfigError, load_defaults
+from spkssl.config import ConfigError, load_defaults, with_defaults
 from tests.training.conftest import make_sources
 
 
@@ -87,7 +87,8 @@ def test_augmentor_only_noise_hits_configured_snr(tmp_path: Path) -> None:
 
 def test_augmentor_without_sources_or_disabled_is_identity() -> None:
     speech = np.random.default_rng(0).standard_normal(500).astype(np.float32)
-    for aug in (Augmentor({}, load_defaults()["augment"], 16000), Augmentor({}, {"enabled": False}, 16000)):
+    disabled = with_defaults("augment", {"enabled": False})
+    for aug in (Augmentor({}, load_defaults()["augment"], 16000), Augmentor({}, disabled, 16000)):
         assert np.array_equal(aug(speech, np.random.default_rng(1)), speech)
 
 
@@ -96,7 +97,7 @@ def test_augmentor_rejects_bad_config(tmp_path: Path) -> None:
     with pytest.raises(AugmentError, match="sum to"):
         Augmentor({}, {**base, "noise_prob": 0.6, "music_prob": 0.6}, 16000)
     with pytest.raises(ConfigError, match=r"config key 'augment.music_snr' must be a \[low, high\] pair"):
-        Augmentor({}, {**base, "music_snr": [15, 5]}, 16000)  # the spec in spkssl/configs/augment.yaml says so first
+        with_defaults("augment", {**base, "music_snr": [15, 5]})  # the spec in spkssl/configs/augment.yaml says so
     with pytest.raises(AugmentError, match="not found"):
         load_sources(tmp_path / "missing")
     with pytest.raises(AugmentError, match="unknown augmentation source"):

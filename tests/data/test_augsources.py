@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from lhotse import CutSet, RecordingSet
 from scipy.signal import welch
 
+from spkssl.config import section_defaults, with_defaults
 from spkssl.augment.noise import coloured_noise, harmonic_music, mix_babble
 from spkssl.augment.rir import estimate_rt60, image_sources, random_room, simulate_rir
 from spkssl.cli import cli
@@ -89,8 +90,8 @@ def _train_cuts(tmp_path: Path, n: int = 8) -> Path:
 
 
 def test_prepare_generated_sources(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    cfg = {"num_rirs": 3, "num_noise": 3, "num_music": 2, "num_babble": 2, "duration": 1.0,
-           "rir_duration": 0.3}
+    cfg = with_defaults("data.aug_sources", {"num_rirs": 3, "num_noise": 3, "num_music": 2, "num_babble": 2,
+                                             "duration": 1.0, "rir_duration": 0.3})
     out = tmp_path / "manifests"
     with caplog.at_level("INFO"):
         paths = prepare_aug_sources(out, train_cuts=_train_cuts(tmp_path), seed=1, cfg=cfg)
@@ -111,6 +112,6 @@ def test_prepare_generated_sources(tmp_path: Path, caplog: pytest.LogCaptureFixt
 
 def test_cli_and_missing_babble_source(tmp_path: Path) -> None:
     with pytest.raises(AugSourcesError, match="babble needs MUSAN"):
-        prepare_aug_sources(tmp_path)
+        prepare_aug_sources(tmp_path, cfg=section_defaults("data")["aug_sources"])
     res = CliRunner().invoke(cli, ["prepare", "aug-sources", str(tmp_path / "m")])
     assert res.exit_code != 0 and "--train-cuts" in res.output

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from lhotse import CutSet, Recording, SupervisionSegment
 from lhotse.cut import MonoCut
 
+from spkssl.config import with_defaults
 from spkssl.cli import cli
 from spkssl.data.validate import ManifestError, format_summary, summarize_cuts, validate_cuts
 
@@ -30,7 +31,7 @@ def test_problems_are_named(tmp_path: Path) -> None:
     (tmp_path / "gone.wav").unlink()
     dup = _cut(tmp_path / "ok.wav", 1.0, cid="ok")
     with pytest.raises(ManifestError) as err:
-        validate_cuts(CutSet.from_cuts([ok, short, gone]) + CutSet([dup]), {"min_duration": 0.5})
+        validate_cuts(CutSet.from_cuts([ok, short, gone]) + CutSet([dup]), with_defaults("data", {"min_duration": 0.5}))
     msg = str(err.value)
     assert "duplicate cut id 'ok'" in msg
     assert "cut 'short'" in msg and "short.wav" in msg and "min_duration" in msg
@@ -40,24 +41,24 @@ def test_problems_are_named(tmp_path: Path) -> None:
 def test_short_drop_and_sampling_rate_policies(tmp_path: Path) -> None:
     cuts = CutSet.from_cuts([_cut(tmp_path / "a.wav", 1.0), _cut(tmp_path / "b.wav", 0.2),
                              _cut(tmp_path / "c.wav", 1.0, sr=8000)])
-    out = validate_cuts(cuts, {"on_short": "drop"})
+    out = validate_cuts(cuts, with_defaults("data", {"on_short": "drop"}))
     assert sorted(out.ids) == ["a", "c"]
     assert out["c"].sampling_rate == 16000 and out["c"].load_audio().shape[1] == 16000
     with pytest.raises(ManifestError, match=r"cut 'c' .*8000 Hz, expected 16000 Hz"):
-        validate_cuts(cuts, {"on_short": "drop", "on_sampling_rate_mismatch": "refuse"})
+        validate_cuts(cuts, with_defaults("data", {"on_short": "drop", "on_sampling_rate_mismatch": "refuse"}))
 
 
 def test_corrupt_audio_decode(tmp_path: Path) -> None:
     cut = _cut(tmp_path / "a.wav", 1.0)
     (tmp_path / "a.wav").write_bytes(b"garbage")
     with pytest.raises(ManifestError, match=r"cut 'a': audio unreadable .*a.wav"):
-        validate_cuts(CutSet([cut]), {"check_audio": "decode"})
+        validate_cuts(CutSet([cut]), with_defaults("data", {"check_audio": "decode"}))
 
 
 def test_summary_on_real_files(speechocean_dir: Path, tmp_path: Path) -> None:
     lines = (speechocean_dir / "test" / "wav.scp").read_text().splitlines()[:4]
     cuts = CutSet.from_cuts(_cut(speechocean_dir / ln.split()[1], 0, cid=ln.split()[0]) for ln in lines)
-    cuts = validate_cuts(cuts, {"check_audio": "decode"})
+    cuts = validate_cuts(cuts, with_defaults("data", {"check_audio": "decode"}))
     s = summarize_cuts(cuts)
     assert s["utterances"] == 4 and s["speakers"] == 1
     assert 0 < s["min"] <= s["p50"] <= s["max"]

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import torch
 
+from spkssl.config import with_defaults
 from spkssl.export import ExportError, export_model
 from spkssl.inference.model import load_model
 from spkssl.inference.sources import collect_items
@@ -37,7 +38,7 @@ FAMILIES = {
 
 def _final(tmp: Path, model_cfg: dict, cmn: bool, chunk_seconds: float = 2.0) -> Path:
     torch.manual_seed(0)
-    net = build_model(model_cfg, 80)
+    net = build_model(with_defaults("model", model_cfg), 80)
     for m in net.modules():  # untrained batch norm statistics would hide differences: make them non-trivial
         if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
             m.running_mean.uniform_(-0.5, 0.5)

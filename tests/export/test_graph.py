@@ -6,6 +6,7 @@ import pytest
 import soundfile as sf
 import torch
 
+from spkssl.config import with_defaults
 from spkssl.export.graph import WaveFbank
 from spkssl.features.fbank import INT16_SCALE
 from spkssl.features.torch_fbank import kaldi_tolerance
@@ -13,7 +14,8 @@ from tests.features.test_torch_fbank import OPTION_SETS, _speech_like, knf_direc
 
 
 def _check(x: np.ndarray, cfg: dict) -> None:
-    ours = WaveFbank(cfg)(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))).numpy()
+    graph = WaveFbank(with_defaults("features", cfg))
+    ours = graph(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))).numpy()
     ref = knf_direct(x, cfg)
     assert ours.shape == ref.shape
     frames = naive_frames(np.asarray(x, np.float64) * INT16_SCALE, {**cfg, "sampling_rate": 16000})

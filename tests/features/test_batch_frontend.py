@@ -7,6 +7,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from spkssl.config import with_defaults
 from spkssl.features.batch_frontend import BatchFrontend
 from spkssl.features.fbank import INT16_SCALE, compute_fbank
 from spkssl.features.torch_fbank import fbank_plan, frames_view, kaldi_tolerance
@@ -24,7 +25,7 @@ def _crops(corpus: Path, n: int, length: int) -> np.ndarray:
 
 def test_batched_fbank_matches_kaldi_native_fbank_on_speech(speechocean_dir: Path) -> None:
     crops = _crops(speechocean_dir, 24, 32000)
-    front = BatchFrontend({"cmn": False})
+    front = BatchFrontend(with_defaults("features", {"cmn": False}))
     got = front(torch.from_numpy(crops)).numpy()
     want = np.stack([compute_fbank(c, 16000) for c in crops])
     assert got.shape == want.shape == (24, 200, 80)
@@ -41,19 +42,19 @@ def test_batched_fbank_matches_kaldi_native_fbank_on_speech(speechocean_dir: Pat
 
 def test_cmn_and_the_features_section() -> None:
     x = torch.randn(4, 8000) * 0.1
-    a = BatchFrontend({"num_mel_bins": 24})(x)
-    b = BatchFrontend({"num_mel_bins": 24, "cmn": False})(x)
+    a = BatchFrontend(with_defaults("features", {"num_mel_bins": 24}))(x)
+    b = BatchFrontend(with_defaults("features", {"num_mel_bins": 24, "cmn": False}))(x)
     assert a.shape == (4, 50, 24) and torch.allclose(a, b - b.mean(dim=1, keepdim=True), atol=1e-5)
-    assert BatchFrontend({"frame_shift_ms": 20.0})(x).shape == (4, 25, 80)
+    assert BatchFrontend(with_defaults("features", {"frame_shift_ms": 20.0}))(x).shape == (4, 25, 80)
 
 
 def test_training_dither_perturbs_the_features_and_the_default_front_end_does_not() -> None:
     wave = torch.zeros(2, 8000)
     wave[:, ::50] = 0.01
-    plain = BatchFrontend({"num_mel_bins": 24})
+    plain = BatchFrontend(with_defaults("features", {"num_mel_bins": 24}))
     assert torch.equal(plain(wave), plain(wave))  # deterministic without dither
     torch.manual_seed(0)
-    dithered = BatchFrontend({"num_mel_bins": 24}, dither=1.0)(wave)
+    dithered = BatchFrontend(with_defaults("features", {"num_mel_bins": 24}), dither=1.0)(wave)
     assert dithered.shape == plain(wave).shape and not torch.allclose(dithered, plain(wave))
-    silent = BatchFrontend({"num_mel_bins": 24}, dither=1.0)(torch.zeros(1, 8000))
+    silent = BatchFrontend(with_defaults("features", {"num_mel_bins": 24}), dither=1.0)(torch.zeros(1, 8000))
     assert torch.isfinite(silent).all() and silent.std() > 0.1  # silence becomes low-level noise, as Kaldi's dither

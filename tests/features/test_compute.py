@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from lhotse import CutSet, Recording
 from lhotse.cut import MonoCut
 
+from spkssl.config import with_defaults
 from spkssl.cli import cli
 from spkssl.data.audio import AudioError, load_cut_audio
 from spkssl.features.compute import compute_and_store, compute_cutset_features
@@ -126,7 +127,7 @@ def test_the_torch_backend_stores_its_features_and_a_switch_needs_force(tmp_path
     assert res.exit_code == 0, res.output
     stored = CutSet.from_file(out).to_eager()
     assert all(c.features.type == "torch-fbank" for c in stored)
-    front = FeatureFrontend.from_config({"backend": "torch", "cmn": False})
+    front = FeatureFrontend.from_config(with_defaults("features", {"backend": "torch", "cmn": False}))
     for cut, orig in zip(stored, cuts):
         knf = compute_fbank(load_cut_audio(orig), 16000)
         assert np.array_equal(cut.load_features(), front.fbank_of(load_cut_audio(orig), 16000))

@@ -8,22 +8,23 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from spkssl.config import ConfigError, load_config
+from spkssl.config import ConfigError, load_config, with_defaults
 from spkssl.features.fbank import compute_fbank
 from spkssl.features.frontend import FeatureFrontend
 from tests.training.conftest import make_cuts
 
 
 def test_completes_the_section_and_normalises() -> None:
-    front = FeatureFrontend.from_config({"num_mel_bins": 24})
+    front = FeatureFrontend.from_config(with_defaults("features", {"num_mel_bins": 24}))
     assert front.num_mel_bins == 24 and front.frame_shift_ms == 10.0 and front.cmn
     x = np.random.default_rng(0).standard_normal(8000).astype(np.float32) * 0.1
     feats = front(x, 16000)
     assert np.allclose(feats.mean(axis=0), 0.0, atol=1e-4)
     assert np.array_equal(front.without_cmn()(x, 16000), compute_fbank(x, 16000, {"num_mel_bins": 24}))
-    assert FeatureFrontend.from_config({"dither": 1.0}).deterministic().fbank["dither"] == 0.0
+    dithered = FeatureFrontend.from_config(with_defaults("features", {"dither": 1.0}))
+    assert dithered.deterministic().fbank["dither"] == 0.0
     with pytest.raises(ConfigError, match="unknown config key 'features.num_bins'"):
-        FeatureFrontend.from_config({"num_bins": 3})
+        FeatureFrontend.from_config(with_defaults("features", {"num_bins": 3}))
 
 
 def test_a_changed_yaml_default_changes_training_and_extraction_alike(edit_defaults, tmp_path: Path) -> None:

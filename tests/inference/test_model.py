@@ -10,6 +10,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from spkssl.config import with_defaults
 from spkssl.cli import cli
 from spkssl.embed.extract import extract_cuts, model_embedder
 from spkssl.features.frontend import FeatureFrontend
@@ -20,7 +21,7 @@ from spkssl.models.io import load_final_model, read_final_payload, save_final_mo
 from spkssl.scoring import TrainingSet, fit_backend, run_scoring
 from spkssl.scoring.trials import read_trials
 
-MODEL = {"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 32}}
+MODEL = with_defaults("model", {"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 32}})
 
 
 @pytest.fixture
@@ -82,8 +83,9 @@ def _system_with_scores(tmp_path: Path, final: Path, rng: np.random.Generator):
     system = SimpleNamespace(name="round1", dir=sysdir, model=final, scores=sysdir / "scores",
                              train_embeddings=sysdir / "embeddings" / "train")
     exp = SimpleNamespace(inputs=SimpleNamespace(val_trials={"val": tmp_path / "val.trials"}),
-                          cfg={"score": {"mean_sub": True, "asnorm": {"top_n": 20, "cohort": "utterances"},
-                                         "whiten": {"floor": 0.3}, "plda": {"lda_dim": 8, "iterations": 5}}})
+                          cfg={"score": with_defaults("score", {
+                              "mean_sub": True, "asnorm": {"top_n": 20, "cohort": "utterances"},
+                              "whiten": {"floor": 0.3}, "plda": {"lda_dim": 8, "iterations": 5}})})
     trials = read_trials(tmp_path / "val.trials")
     npz = str(sysdir / "embeddings" / "train" / "embeddings.npz")
     results, fitted = [], {}

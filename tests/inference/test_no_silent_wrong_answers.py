@@ -19,11 +19,12 @@ import soundfile as sf
 import torch
 from click.testing import CliRunner
 
+from spkssl.config import with_defaults
 from spkssl.cli import cli
 from spkssl.models import build_model
 from spkssl.models.io import save_final_model
 
-MODEL = {"name": "tdnn", "embed_dim": 8, "kwargs": {"channels": 16}}
+MODEL = with_defaults("model", {"name": "tdnn", "embed_dim": 8, "kwargs": {"channels": 16}})
 
 
 def _model(path: Path, seed: int) -> Path:

@@ -9,8 +9,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from spkssl.config import section_defaults
-from spkssl.losses import build_dino_loss
 from spkssl.losses.dino import DINOLoss, base_momentum, cosine_momentum, remaining_init_weight
+from tests.losses.sections import build_dino_loss
 
 SMALL = {"out_dim": 12, "hidden_dim": 10, "bottleneck_dim": 6, "head_layers": 2, "head_batchnorm": False,
          "teacher_temp_warmup_fraction": 0.0, "freeze_last_layer_epochs": 0}

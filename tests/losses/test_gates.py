@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from spkssl.losses import build_classification_loss, build_gate
 from spkssl.losses.gates import DynamicLossGate, LossGatedLearning, clean_posterior, fit_loss_mixture, gate_threshold
+from tests.losses.sections import build_classification_loss, build_gate
 
 
 def _gate(name: str, **cfg: object):

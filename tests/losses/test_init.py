@@ -4,15 +4,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+import spkssl.losses as losses
 from spkssl.config import ConfigError, load_defaults
-from spkssl.losses import (
-    AAMSoftmax,
-    NTXentLoss,
-    SoftmaxLoss,
-    SubCenterAAM,
-    build_classification_loss,
-    build_contrastive_loss,
-)
+from spkssl.losses import AAMSoftmax, NTXentLoss, SoftmaxLoss, SubCenterAAM
+from tests.losses.sections import build_classification_loss, build_contrastive_loss
 
 
 def test_defaults_build() -> None:
@@ -27,7 +22,14 @@ def test_defaults_build() -> None:
     assert loss.dim() == 0 and logits.shape == (3, 10)
 
 
-def test_partial_sections_take_the_package_defaults() -> None:
+def test_the_library_builders_refuse_an_incomplete_section_and_name_what_is_missing() -> None:
+    with pytest.raises(ConfigError, match="incomplete config section 'loss.contrastive': missing 'temperature'"):
+        losses.build_contrastive_loss({"name": "ntxent"})
+    with pytest.raises(ConfigError, match="incomplete config section 'loss.dino'"):
+        losses.build_dino_loss({"out_dim": 16}, 8, 2)
+
+
+def test_partial_sections_completed_with_the_package_defaults() -> None:
     assert isinstance(build_classification_loss({"name": "softmax"}, 8, 4), SoftmaxLoss)
     assert build_contrastive_loss({"temperature": 0.2}).temperature == 0.2
     head = build_classification_loss({"margin": 0.3}, 8, 4)  # name from loss.yaml: aam

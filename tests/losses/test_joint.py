@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from spkssl.losses import build_classification_loss, build_dino_loss
 from spkssl.losses.joint import JointLoss
+from tests.losses.sections import build_classification_loss, build_dino_loss
 
 DINO = {"out_dim": 16, "hidden_dim": 8, "bottleneck_dim": 4, "global_crops": 2}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from spkssl.config import with_defaults
 from spkssl.models import build_model
 from spkssl.models.resnet import ResNet34
 
@@ -24,7 +25,7 @@ def test_odd_feature_dim() -> None:
 
 
 def test_published_size() -> None:
-    model = build_model({"name": "resnet34", "embed_dim": 256, "pooling": "stats", "kwargs": {}}, 80)
+    model = build_model(with_defaults("model", {"name": "resnet34", "embed_dim": 256, "pooling": "stats"}), 80)
     body = num_params(model) - num_params(model.head)
     # WeSpeaker ResNet34 (32 base channels, 80 fbank, 256-dim): 6.63 M in total;
     # the embedding layer is 2 * 256 * 10 * 256 + 256 = 1.31 M.
@@ -35,7 +36,7 @@ def test_published_size() -> None:
 
 
 def test_full_model_runs_on_short_input() -> None:
-    model = build_model({"name": "resnet34", "embed_dim": 256, "pooling": "stats", "kwargs": {}}, 80).eval()
+    model = build_model(with_defaults("model", {"name": "resnet34", "embed_dim": 256, "pooling": "stats"}), 80).eval()
     with torch.no_grad():
         assert model(torch.randn(1, 20, 80)).shape == (1, 256)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from spkssl.config import with_defaults
 from spkssl.models import build_model
 from spkssl.models.tdnn import TDNN
 
@@ -18,7 +19,7 @@ def test_forward_shapes(pooling: str, frames: int) -> None:
 
 
 def test_default_size_is_small() -> None:
-    model = build_model({"name": "tdnn", "embed_dim": 256, "pooling": "stats", "kwargs": {}}, 80)
+    model = build_model(with_defaults("model", {"name": "tdnn", "embed_dim": 256, "pooling": "stats"}), 80)
     assert model.embed_dim == 256
     # 5 frame layers of 256 channels + 768-channel stats layer + 1536 -> 256 embedding
     assert 1.0e6 < num_params(model) < 1.3e6
@@ -26,7 +27,7 @@ def test_default_size_is_small() -> None:
 
 def test_bad_kwarg_is_named() -> None:
     with pytest.raises(ValueError, match="tdnn.*widht"):
-        build_model({"name": "tdnn", "embed_dim": 8, "kwargs": {"widht": 3}}, 40)
+        build_model(with_defaults("model", {"name": "tdnn", "embed_dim": 8, "kwargs": {"widht": 3}}), 40)
 
 
 def test_bad_input_rank() -> None:

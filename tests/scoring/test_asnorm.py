@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from spkssl.config import with_defaults
 from spkssl.scoring import TrainingSet, fit_backend
 from spkssl.scoring.asnorm import asnorm_scores, speaker_cohort
 from spkssl.scoring.cosine import cosine_scores
@@ -41,7 +42,7 @@ def test_asnorm_formula(rng):
 
 def test_a_speaker_cohort_needs_speakers(rng) -> None:
     x = rng.normal(size=(6, 3))
-    cfg = {"asnorm": {"cohort": "speakers", "top_n": 2}}
+    cfg = with_defaults("score", {"asnorm": {"cohort": "speakers", "top_n": 2}})
     with pytest.raises(ValueError, match="asnorm.cohort=speakers needs --train-utt2spk"):
         fit_backend("asnorm", TrainingSet(list("abcdef"), x), cfg)
     b = fit_backend("asnorm", TrainingSet(list("abcdef"), x, dict(zip("abcdef", "ssttuu"))), cfg)

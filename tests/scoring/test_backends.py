@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from spkssl.config import section_defaults, with_defaults
 from spkssl.scoring import BACKENDS, TrainingSet, backend_info, fit_backend, load_backend
 from .helpers import make_speakers
 
@@ -13,7 +14,7 @@ def test_fit_score_and_round_trip(name: str, rng: np.random.Generator, tmp_path)
     x, spk = make_speakers(rng, 12, 5, np.ones(8))
     ids = [f"u{i}" for i in range(len(x))]
     train = TrainingSet(ids, x, {u: f"s{s}" for u, s in zip(ids, spk)})
-    backend = fit_backend(name, train, {"asnorm": {"top_n": 10}, "plda": {"lda_dim": 4}})
+    backend = fit_backend(name, train, with_defaults("score", {"asnorm": {"top_n": 10}, "plda": {"lda_dim": 4}}))
     assert backend.name == name and backend_info(backend)["backend"] == name
     i, j = np.array([0, 1, 5]), np.array([1, 7, 30])
     scores = backend.score(x, x, i, j)
@@ -26,4 +27,4 @@ def test_fit_score_and_round_trip(name: str, rng: np.random.Generator, tmp_path)
 
 def test_an_unknown_backend_lists_the_registered_ones() -> None:
     with pytest.raises(ValueError, match="unknown scoring back-end 'plda2'; known: asnorm, cosine, plda, whiten"):
-        fit_backend("plda2", None)
+        fit_backend("plda2", None, section_defaults("score"))

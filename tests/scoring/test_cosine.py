@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from spkssl.config import section_defaults, with_defaults
 from spkssl.scoring import TrainingSet, fit_backend
 from spkssl.scoring.cosine import cosine_scores
 
@@ -19,6 +20,7 @@ def test_cosine_matches_definition(rng):
 
 def test_the_mean_is_the_training_mean_or_none(rng) -> None:
     x = rng.normal(size=(5, 3)).astype(np.float32)
-    assert np.allclose(fit_backend("cosine", TrainingSet(list("abcde"), x)).mean, x.mean(0))
-    assert fit_backend("cosine", TrainingSet(list("abcde"), x), {"mean_sub": False}).mean is None
-    assert fit_backend("cosine", None).mean is None  # no training set: scored without it (a warning says so)
+    assert np.allclose(fit_backend("cosine", TrainingSet(list("abcde"), x), section_defaults("score")).mean, x.mean(0))
+    plain = with_defaults("score", {"mean_sub": False})
+    assert fit_backend("cosine", TrainingSet(list("abcde"), x), plain).mean is None
+    assert fit_backend("cosine", None, section_defaults("score")).mean is None  # no training set: scored without it

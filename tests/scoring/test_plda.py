@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from spkssl.config import section_defaults
 from spkssl.scoring import TrainingSet, fit_backend
 from spkssl.scoring.cosine import cosine_scores
 from spkssl.scoring.metrics import compute_metrics
@@ -42,7 +43,7 @@ def test_plda_needs_repeated_speakers(rng):
 def test_plda_needs_a_speaker_for_every_training_utterance(rng) -> None:
     x = rng.normal(size=(4, 3))
     with pytest.raises(ValueError, match="needs speaker labels"):
-        fit_backend("plda", TrainingSet(list("abcd"), x))
+        fit_backend("plda", TrainingSet(list("abcd"), x), section_defaults("score"))
     with pytest.raises(ValueError, match=r"1 training utterance\(s\) of t.npz have no speaker in u, e.g. 'd'"):
         fit_backend("plda", TrainingSet(list("abcd"), x, {"a": "s", "b": "s", "c": "t"},
-                                        {"train_embeddings": "t.npz", "train_utt2spk": "u"}))
+                                        {"train_embeddings": "t.npz", "train_utt2spk": "u"}), section_defaults("score"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from spkssl.config import section_defaults, with_defaults
 from spkssl.scoring import TrainingSet, backend_info, fit_backend, score_trials
 from spkssl.scoring.metrics import compute_metrics
 from spkssl.scoring.trials import Trials
@@ -35,12 +36,12 @@ def test_whiten_backend_needs_no_labels_and_beats_cosine_under_nuisance(rng: np.
     train_ids = [f"t{k}" for k in range(len(train))]
     eer = {}
     for name in ("cosine", "whiten"):
-        backend = fit_backend(name, TrainingSet(train_ids, train))
+        backend = fit_backend(name, TrainingSet(train_ids, train), section_defaults("score"))
         eer[name] = compute_metrics(score_trials(trials, backend, ids, test), trials.labels)["eer"]
     assert backend_info(backend) == {"backend": "whiten", "mean_sub": False, "num_train": len(train), "floor": 0.3}
     assert eer["whiten"] < 20.0 < 40.0 < eer["cosine"], eer  # 15.8 vs 42.2 % here
     with pytest.raises(ValueError, match="'whiten' needs training embeddings"):
-        fit_backend("whiten", None)
+        fit_backend("whiten", None, section_defaults("score"))
     weak = Whitening.fit(train, floor=1.0)  # every eigenvalue raised to at least the mean: weak ones scaled less
     assert np.abs(weak.transform).max() < np.abs(Whitening.fit(train, floor=1e-6).transform).max()
     with pytest.raises(ValueError, match="at least 2 training embeddings"):

@@ -7,7 +7,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from spkssl.cli import cli
-from spkssl.config import load_config, save_config
+from spkssl.config import load_config, save_config, with_defaults
 from spkssl.embed.io import write_embeddings
 from spkssl.experiment import Experiment
 from spkssl.models import build_model
@@ -39,7 +39,7 @@ def _experiment(tmp_path: Path, rng: np.random.Generator) -> tuple[Path, Path]:
     (root / "round1" / "pseudo").mkdir()
     (root / "round1" / "pseudo" / "utt2spk").write_text(  # purification dropped two utterances per speaker
         "".join(f"{u} p{u[2:4]}\n" for u in train_ids if not u.endswith(("_4", "_5"))))
-    model_cfg = {"name": "tdnn", "embed_dim": 12, "kwargs": {"channels": 16}}
+    model_cfg = with_defaults("model", {"name": "tdnn", "embed_dim": 12, "kwargs": {"channels": 16}})
     save_final_model(root / "round1" / "final.pt", build_model(model_cfg, 80),
                      {"model": model_cfg, "features": {"num_mel_bins": 80}})
     return root, data

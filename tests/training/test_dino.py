@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from spkssl.config import with_defaults
 from spkssl.features.batch_frontend import BatchFrontend
 from spkssl.models import build_model
 from spkssl.training.checkpoint import list_checkpoints, load_checkpoint
@@ -40,7 +41,7 @@ def test_objective_makes_one_batch_per_crop_length() -> None:
     items = [obj.make_item(lambda n, r: r.random(n).astype(np.float32), np.random.default_rng(i)) for i in range(3)]
     raw = obj.collate(items)
     assert [b.wave.shape for b in raw.batches] == [(6, 9600), (6, 4800)]
-    feats = obj.featurize(raw, BatchFrontend({"num_mel_bins": 24}))
+    feats = obj.featurize(raw, BatchFrontend(with_defaults("features", {"num_mel_bins": 24})))
     assert [tuple(b.feats.shape) for b in feats.batches] == [(3, 2, 60, 24), (3, 2, 30, 24)]
     with pytest.raises(ValueError, match="global_crops >= 1"):
         cfg = dino_cfg()

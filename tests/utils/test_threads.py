@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from spkssl.config import with_defaults
 from spkssl.utils.threads import share_cpu
 
 
@@ -74,7 +75,7 @@ def test_embed_takes_threads(tmp_path):
     from spkssl.models.io import save_final_model
 
     cfg = {"model": {"name": "tdnn", "embed_dim": 8, "kwargs": {"channels": 16}}, "features": {"num_mel_bins": 80}}
-    save_final_model(tmp_path / "final.pt", build_model(cfg["model"], 80), cfg)
+    save_final_model(tmp_path / "final.pt", build_model(with_defaults("model", cfg["model"]), 80), cfg)
     sf.write(tmp_path / "a.wav", 0.1 * np.random.default_rng(0).standard_normal(16000), 16000)
     r = CliRunner().invoke(cli, ["embed", str(tmp_path / "final.pt"), str(tmp_path / "a.wav"), "--out-dir",
                                  str(tmp_path / "e"), "--threads", "1"])

@@ -21,7 +21,8 @@ Example (the package defaults, no augmentation, a tiny untrained TDNN):
     >>> obj.prepare(d, is_main=True)
     >>> json.loads((d / "spk2id.json").read_text())
     {'pseudo00000': 0, 'pseudo00001': 1}
-    >>> model = build_model({"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 16}}, 80)
+    >>> from spkssl.config import with_defaults
+    >>> model = build_model(with_defaults("model", {"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 16}}), 80)
     >>> batch = FeatBatch(torch.randn(3, 50, 80), torch.from_numpy(obj.labels(speakers)))
     >>> value, accuracy = obj.compute(model, obj.loss, batch)
     >>> value.shape, bool(value > 0), 0 <= float(accuracy) <= 1

@@ -9,7 +9,8 @@ Example (the package defaults, no augmentation, one batch through a tiny untrain
     (2, 32000)
     >>> obj.needs_labels, obj.num_classes, type(obj.loss).__name__
     (False, None, 'NTXentLoss')
-    >>> model = build_model({"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 16}}, 80)
+    >>> from spkssl.config import with_defaults
+    >>> model = build_model(with_defaults("model", {"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 16}}), 80)
     >>> value, accuracy = obj.compute(model, obj.loss, FeatBatch(torch.randn(4, 2, 50, 80), None))  # [B, K, T, F]
     >>> value.shape, bool(value > 0), 0 <= float(accuracy) <= 1
     (torch.Size([]), True, True)

@@ -38,7 +38,8 @@ Example (a small head and short crops; no augmentation; one step of a tiny untra
     >>> feats = obj.featurize(raw, BatchFrontend(cfg["features"]))
     >>> [tuple(b.feats.shape) for b in feats.batches]  # [items, crops, frames, mel bins]
     [(2, 2, 60, 80), (2, 4, 30, 80)]
-    >>> model = build_model({"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 16}}, 80)
+    >>> from spkssl.config import with_defaults
+    >>> model = build_model(with_defaults("model", {"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 16}}), 80)
     >>> obj.bind(model)  # the teacher starts as a copy of the network
     >>> obj.set_progress(0.0)
     >>> value, agreement = obj.compute(model, obj.loss, feats)

@@ -38,7 +38,8 @@ Example (a small DINO head and short crops; no augmentation; one step of a tiny 
     >>> feats = obj.featurize(obj.collate(items), BatchFrontend(cfg["features"]))
     >>> [tuple(b.feats.shape) for b in feats.batches], feats.batches[0].labels.tolist()
     ([(2, 2, 60, 80), (2, 2, 30, 80)], [1, 0])
-    >>> model = build_model({"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 16}}, 80)
+    >>> from spkssl.config import with_defaults
+    >>> model = build_model(with_defaults("model", {"name": "tdnn", "embed_dim": 16, "kwargs": {"channels": 16}}), 80)
     >>> obj.bind(model)
     >>> obj.set_progress(0.0)
     >>> value, accuracy = obj.compute(model, obj.loss, feats)
