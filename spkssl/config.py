@@ -24,6 +24,7 @@ import copy
 import difflib
 import functools
 import os
+import zipfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -190,8 +191,6 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 
 def _binary_config_message(path: Path) -> str:
     """What to say about a binary file given as a config (a model file, most often)."""
-    import zipfile
-
     if zipfile.is_zipfile(path):
         return (f"{path} is a model file (final.pt or a TorchScript export), not a YAML config: give it where a "
                 "model goes (e.g. `spkssl extract --model`, `spkssl embed MODEL`); a model's own config is "

@@ -49,6 +49,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from spkssl.config import ConfigError, load_config, resolve_config
+from spkssl.features.fbank import complete_fbank_cfg, fbank_cfg
+from spkssl.features.provenance import FeatureMismatch, check_manifest
 
 #: what ``rounds.round0_objective`` may say, and the training objective it means
 ROUND0_OBJECTIVES = {"contrastive": "contrastive", "dino": "dino", "supervised": "classification"}
@@ -192,9 +194,6 @@ class Experiment:
         Raises:
             ExperimentError: naming the manifest, the differing keys and what to do.
         """
-        from spkssl.features.fbank import complete_fbank_cfg, fbank_cfg
-        from spkssl.features.provenance import FeatureMismatch, check_manifest
-
         wanted = {**complete_fbank_cfg(fbank_cfg(self.cfg["features"])), "backend": self.cfg["features"]["backend"]}
         inputs = self.inputs
         for manifest in dict.fromkeys((inputs.embed_cuts, inputs.eval_cuts)):

@@ -8,9 +8,13 @@ A test condition for corpora recorded in one session per speaker
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from spkssl.cli.options import OutputPath, config_options, force_option, load_cli_config
+from spkssl.data.audio import AudioError
+from spkssl.data.trials import TrialsError
 
 
 @click.command("cross-channel", short_help="Copy a trial list's audio, each utterance through its own channel.")
@@ -30,11 +34,7 @@ def cross_channel_cmd(cuts_path: str, trials_path: str, audio_dir: str, cuts_out
     low-bit-rate codec, drawn from data.cross_channel.seed and its id alone.
     Skipped when CUTS_OUT and TRIALS_OUT exist (--force true redoes them).
     """
-    from pathlib import Path
-
-    from spkssl.data.audio import AudioError
     from spkssl.data.channel import make_cross_channel
-    from spkssl.data.trials import TrialsError
 
     if Path(cuts_out).is_file() and Path(trials_out).is_file() and not force:
         click.echo(f"cross-channel copies already in {cuts_out} and {trials_out}; skipping (--force true redoes them)")

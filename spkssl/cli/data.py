@@ -29,11 +29,6 @@ def _data_cfg(config: str | None, overrides: tuple[str, ...]) -> dict[str, Any]:
 
 def _save(out_dir: str, prefix: str, build: Any, dcfg: dict[str, Any], require_speakers: bool) -> None:
     """Write PREFIX's manifests through :func:`spkssl.data.manifests.save_manifests`; print the summary."""
-    from spkssl.data.kaldi_dir import KaldiDirError
-    from spkssl.data.lhotse_prep import LhotsePrepError
-    from spkssl.data.manifests import save_manifests
-    from spkssl.data.validate import ManifestError
-
     try:
         saved = save_manifests(out_dir, prefix, build, dcfg, require_speakers=require_speakers)
     except (KaldiDirError, LhotsePrepError, ManifestError) as exc:
@@ -68,8 +63,6 @@ def kaldi_dir(data_dir: str, out_dir: str, prefix: str, audio_root: str | None, 
     manifests already in OUT_DIR are removed first, so a failed or killed import never leaves
     older ones that later stages would take for its output.
     """
-    from spkssl.data.kaldi_dir import import_kaldi_dir
-
     dcfg = _data_cfg(config, overrides)
     _save(out_dir, prefix, lambda: import_kaldi_dir(data_dir, audio_root, int(dcfg["num_workers"])),
           {**dcfg, "check_audio": "none"}, require_speakers)  # headers were just read
@@ -107,8 +100,6 @@ def lhotse_cmd(out_dir: str, prefix: str, recordings: tuple[str, ...], supervisi
     trains; labels only measure); --require-speakers true refuses cuts without one.  Overlapping
     supervisions follow data.on_overlap, the sampling rate data.sampling_rate.
     """
-    from spkssl.data import lhotse_prep
-
     given = [name for name, v in (("--recordings", recordings), ("--cuts", cut_sets), ("--recipe", recipe)) if v]
     if len(given) != 1:
         raise click.UsageError("give one of --recordings (with --supervisions), --cuts or --recipe"
@@ -134,8 +125,6 @@ def lhotse_cmd(out_dir: str, prefix: str, recordings: tuple[str, ...], supervisi
 
 def _key_values(items: tuple[str, ...], flag: str) -> dict[str, Any]:
     """``("a=1", "b=x")`` → ``{"a": 1, "b": "x"}`` (values read as YAML)."""
-    import yaml
-
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -151,8 +140,6 @@ def _key_values(items: tuple[str, ...], flag: str) -> dict[str, Any]:
 @config_options
 def validate(cuts_path: str, decode: bool, config: str | None, overrides: tuple[str, ...]) -> None:
     """Validate a cut set (audio, durations, sampling rate, ids) and print its summary."""
-    from spkssl.data.validate import ManifestError, format_summary, summarize_cuts, validate_cuts
-
     dcfg = _data_cfg(config, overrides)
     if decode:
         dcfg = {**dcfg, "check_audio": "decode"}
@@ -185,8 +172,6 @@ def trials(paths: tuple[str, ...], cuts_path: str, make_out: str | None, targets
     each speaker's), and --nontargets-per-target random pairs of different speakers per
     target, each pair once.  Every cut needs a speaker.
     """
-    from spkssl.data.trials import TrialsError, convert_trials, cut_speakers, speaker_trials, write_trials
-
     made_only = {"--targets-per-speaker": targets_per_speaker, "--nontargets-per-target": nontargets_per_target,
                  "--seed": seed}
     make = make_out is not None
@@ -228,8 +213,6 @@ def val_trials(cuts_path: str, out: str, config: str | None, overrides: tuple[st
     without looking at the test trials); training never reads them.  Cuts without a
     speaker are left out; a set without any cannot have validation trials.
     """
-    from spkssl.data.trials import TrialsError, cut_speakers, validation_trials, write_trials
-
     v = _data_cfg(config, overrides)["validation"]
     try:
         pairs = cut_speakers(CutSet.from_file(cuts_path), cuts_path, require_all=False)
@@ -251,9 +234,6 @@ def val_trials(cuts_path: str, out: str, config: str | None, overrides: tuple[st
 def voxceleb(out_dir: str, vox1: str | None, vox2: str | None, nj: int,
              config: str | None, overrides: tuple[str, ...]) -> None:
     """VoxCeleb → OUT_DIR/{vox1_dev,vox1_test,vox2_dev}_{recordings,supervisions,cuts}.jsonl.gz."""
-    from spkssl.data.validate import ManifestError, format_summary, summarize_cuts, validate_cuts
-    from spkssl.data.voxceleb import VoxCelebError, prepare_voxceleb_sets
-
     dcfg = _data_cfg(config, overrides)
     try:
         sets = prepare_voxceleb_sets(out_dir, vox1, vox2, nj)
@@ -276,9 +256,6 @@ def convert_audio(in_cuts: str, out_cuts: str, audio_dir: str, fmt: str, nj: int
 
     Resumable: files already converted are reused; OUT_CUTS appears only when all are done.
     """
-    from spkssl.data.audio import AudioError
-    from spkssl.data.convert import convert_cuts_audio
-
     try:
         convert_cuts_audio(in_cuts, out_cuts, audio_dir, fmt=fmt, num_jobs=nj)
     except AudioError as exc:
@@ -297,7 +274,6 @@ def shar(cuts_path: str, out_dir: str, shard_size: int, nj: int, force: bool) ->
 
     Training reads them in sequence when the experiment's inputs.train_shar names OUT_DIR.
     """
-    from spkssl.data.audio import AudioError
     from spkssl.data.shar import SharError, export_shar
 
     try:
@@ -322,9 +298,6 @@ def shar(cuts_path: str, out_dir: str, shard_size: int, nj: int, force: bool) ->
 def aug_sources(out_dir: str, musan: str | None, rirs: str | None, train_cuts: str | None,
                 audio_dir: str | None, seed: int, config: str | None, overrides: tuple[str, ...]) -> None:
     """Write OUT_DIR/aug_{noise,music,babble,rir}_recordings.jsonl.gz (real corpora or generated)."""
-    from spkssl.data.audio import AudioError
-    from spkssl.data.augsources import AugSourcesError, prepare_aug_sources
-
     dcfg = _data_cfg(config, overrides)
     musan, rirs = musan or None, rirs or None  # a recipe passes its empty option on: simulate
     for flag, path in (("--musan", musan), ("--rirs", rirs)):
@@ -339,7 +312,26 @@ def aug_sources(out_dir: str, musan: str | None, rirs: str | None, train_cuts: s
         click.echo(f"{kind}: {path}")
 
 
+import yaml
+
 from spkssl.cli.channel import cross_channel_cmd  # noqa: E402 - a command of its own module, in this group
+from spkssl.data import lhotse_prep
+from spkssl.data.audio import AudioError
+from spkssl.data.augsources import AugSourcesError, prepare_aug_sources
+from spkssl.data.convert import convert_cuts_audio
+from spkssl.data.kaldi_dir import KaldiDirError, import_kaldi_dir
+from spkssl.data.lhotse_prep import LhotsePrepError
+from spkssl.data.manifests import save_manifests
+from spkssl.data.trials import (
+    TrialsError,
+    convert_trials,
+    cut_speakers,
+    speaker_trials,
+    validation_trials,
+    write_trials,
+)
+from spkssl.data.validate import ManifestError, format_summary, summarize_cuts, validate_cuts
+from spkssl.data.voxceleb import VoxCelebError, prepare_voxceleb_sets
 
 prepare.add_command(cross_channel_cmd)
 commands = [prepare]

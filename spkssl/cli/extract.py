@@ -22,21 +22,28 @@ from pathlib import Path
 import click
 
 from spkssl.cli.options import (
-    DeviceName, OutputPath, check_exp_usage, config_options, exp_option, force_option, load_cli_config,
+    DeviceName,
+    OutputPath,
+    check_exp_usage,
+    config_options,
+    exp_option,
+    force_option,
+    load_cli_config,
     open_experiment,
 )
+from spkssl.config import ConfigError
+from spkssl.embed.extract import ExtractionError
+from spkssl.embed.io import EmbeddingError
+from spkssl.embed.jobs import embed_cutset, embed_part
+from spkssl.experiment import ExperimentError
+from spkssl.launch import LaunchError
+from spkssl.steps.extract import extract_system
 from spkssl.utils.threads import share_cpu
 
 METHODS = ("model", "logmel-stats")
 
 
 def _errors() -> tuple[type[Exception], ...]:
-    from spkssl.config import ConfigError
-    from spkssl.embed.extract import ExtractionError
-    from spkssl.embed.io import EmbeddingError
-    from spkssl.experiment import ExperimentError
-    from spkssl.launch import LaunchError
-
     return ExtractionError, EmbeddingError, ConfigError, ExperimentError, LaunchError, ValueError, RuntimeError
 
 
@@ -63,9 +70,6 @@ def _model(method: str, model: str | None) -> str | None:
 @force_option
 def extract_cmd(exp, system, model, method, cuts_path, out_dir, device, nj, cmd, config, overrides, force) -> None:
     """Embed every cut into xvector.{ark,scp} and embeddings.npz (a finished folder is skipped unless forced)."""
-    from spkssl.embed.jobs import embed_cutset
-    from spkssl.steps.extract import extract_system
-
     try:
         if exp is not None:
             check_exp_usage(exp, config, ("--system (round<N> or baseline)", system),
@@ -93,8 +97,6 @@ def extract_cmd(exp, system, model, method, cuts_path, out_dir, device, nj, cmd,
 @click.argument("num_jobs", type=int)
 def extract_part_cmd(model, method, cuts_path, out_dir, device, config, overrides, job, num_jobs) -> None:
     """Embed part JOB of NUM_JOBS contiguous parts of CUTS into OUT_DIR (one launcher job of extract --nj)."""
-    from spkssl.embed.jobs import embed_part
-
     share_cpu(parallel_jobs=num_jobs)
     try:
         embed_part(_model(method, model), cuts_path, Path(out_dir), load_cli_config(config, overrides), device,

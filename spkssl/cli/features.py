@@ -11,6 +11,8 @@ from __future__ import annotations
 import click
 
 from spkssl.cli.options import OutputPath, config_options, force_option, load_cli_config
+from spkssl.data.audio import AudioError
+from spkssl.features.fbank import fbank_cfg
 
 
 @click.command("compute-fbank")
@@ -25,9 +27,7 @@ from spkssl.cli.options import OutputPath, config_options, force_option, load_cl
 def compute_fbank_cmd(cuts: str, out_cuts: str, storage_dir: str, nj: int, config: str | None,
                       overrides: tuple[str, ...], force: bool) -> None:
     """Compute fbank for CUTS, write OUT_CUTS (skipped when OUT_CUTS exists, unless forced)."""
-    from spkssl.data.audio import AudioError
     from spkssl.features.compute import compute_and_store
-    from spkssl.features.fbank import fbank_cfg
 
     cfg = load_cli_config(config, overrides)
     try:

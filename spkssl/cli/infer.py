@@ -18,32 +18,34 @@ from pathlib import Path
 import click
 
 from spkssl.cli.options import DeviceName, OutputPath, bool_option, config_options, force_option, load_cli_config
+from spkssl.config import ConfigError
+from spkssl.embed.extract import ExtractionError
+from spkssl.embed.io import EmbeddingError, read_embeddings
+from spkssl.embed.provenance import Provenance, ProvenanceError, check_provenance, read_provenance
+from spkssl.export import ExportError, export_model
+from spkssl.export.exporters import SUFFIXES
+from spkssl.inference.audio import AudioError
+from spkssl.inference.batch import embed_to_folder
+from spkssl.inference.engines import ModelKindError
+from spkssl.inference.info import format_info, model_info
+from spkssl.inference.model import VerifyError, load_model
+from spkssl.inference.sidecar import SidecarError
+from spkssl.inference.sources import collect_items
+from spkssl.inference.verify import format_result, read_spk2utt, verify_trials, write_decisions
+from spkssl.models.io import ModelFileError
+from spkssl.scoring.trials import TrialsError, read_trials
+from spkssl.utils.device import DeviceError
+from spkssl.utils.io import OutputError, check_writable
 from spkssl.utils.threads import idle_cores, share_cpu
 
 
 def _errors() -> tuple[type[Exception], ...]:
-    from spkssl.config import ConfigError
-    from spkssl.embed.extract import ExtractionError
-    from spkssl.embed.provenance import ProvenanceError
-    from spkssl.utils.device import DeviceError
-    from spkssl.utils.io import OutputError
-    from spkssl.embed.io import EmbeddingError
-    from spkssl.export import ExportError
-    from spkssl.inference.audio import AudioError
-    from spkssl.inference.engines import ModelKindError
-    from spkssl.inference.model import VerifyError
-    from spkssl.inference.sidecar import SidecarError
-    from spkssl.models.io import ModelFileError
-    from spkssl.scoring.trials import TrialsError
-
     return (AudioError, ModelKindError, ModelFileError, VerifyError, SidecarError, ExportError, ExtractionError,
             EmbeddingError, TrialsError, ConfigError, ProvenanceError, DeviceError, OutputError, ValueError)
 
 
 def _load(model: str, config: str | None, overrides: tuple[str, ...], device: str, verify: str | None = None,
           threads: int | None = None):
-    from spkssl.inference.model import load_model
-
     unused = [o for o in overrides if o.split("=", 1)[0].split(".", 1)[0] not in ("infer", "score")]
     if unused:  # the model file decides the rest (features, network): say so rather than ignore it
         click.echo(f"warning: {', '.join(unused)}: not used here: a model's features and network come from the "
@@ -80,9 +82,6 @@ def embed_cmd(model, inputs, out_dir, device, threads, config, overrides, force)
     rest. A folder holding embeddings of another model, other inputs or settings is refused
     (--force true replaces them).
     """
-    from spkssl.inference.batch import embed_to_folder
-    from spkssl.inference.sources import collect_items
-
     try:  # --out-dir and --device were checked when the command line was read
         items = collect_items(inputs)
         m = _load(model, config, overrides, device, threads=threads)
@@ -128,8 +127,6 @@ def verify_cmd(model, pair, trials_path, audio, embeddings, spk2utt, backend, ou
     try:
         m = _load(model, config, overrides, device, verify, threads)
         if trials_path is None:
-            from spkssl.inference.model import VerifyError
-
             name = backend or (m.sidecar.default_backend if m.sidecar else "cosine")
             try:
                 d = m.verify(*pair, backend=name)
@@ -145,12 +142,6 @@ def verify_cmd(model, pair, trials_path, audio, embeddings, spk2utt, backend, ou
 
 
 def _verify_list(m, trials_path, audio, embeddings, spk2utt, backend, out, skip_missing, config, overrides) -> None:
-    from spkssl.embed.io import read_embeddings
-    from spkssl.embed.provenance import Provenance, check_provenance, read_provenance
-    from spkssl.inference.sources import collect_items
-    from spkssl.inference.verify import format_result, read_spk2utt, verify_trials, write_decisions
-    from spkssl.scoring.trials import read_trials
-
     trials = read_trials(trials_path, require_labels=False)
     enrol = read_spk2utt(spk2utt) if spk2utt else None
     if embeddings:
@@ -188,15 +179,10 @@ def _verify_list(m, trials_path, audio, embeddings, spk2utt, backend, out, skip_
               help="Output file, with one --format [default: beside MODEL, final.ts / final.onnx].")
 def export_cmd(model, formats, out) -> None:
     """Export MODEL (a final.pt) with its fbank front-end and CMN inside: raw samples in, an embedding out."""
-    from spkssl.export import export_model
-
     formats = formats or ("torchscript", "onnx")
     if out and len(formats) > 1:
         raise click.UsageError("--out names one file: give one --format with it")
     try:
-        from spkssl.export.exporters import SUFFIXES
-        from spkssl.utils.io import check_writable
-
         for fmt in formats:  # every output writable before the first export starts
             check_writable(out or Path(model).with_suffix(SUFFIXES[fmt]))
         for fmt in formats:
@@ -210,8 +196,6 @@ def export_cmd(model, formats, out) -> None:
 @model_argument
 def info_cmd(model) -> None:
     """What MODEL is: objective, round, network, features, data, versions, its runs' EER, its thresholds."""
-    from spkssl.inference.info import format_info, model_info
-
     try:
         lines = format_info(model_info(model))
     except _errors() as exc:

@@ -21,6 +21,8 @@ from typing import Any, Callable, Iterable
 import click
 
 from spkssl.config import ConfigError, load_config
+from spkssl.experiment import Experiment, ExperimentError
+from spkssl.utils.io import OutputError, check_writable
 
 F = Callable[..., Any]
 
@@ -42,8 +44,6 @@ class OutputPath(click.Path):
         self.folder = folder
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from spkssl.utils.io import OutputError, check_writable
-
         value = super().convert(value, param, ctx)
         try:
             check_writable(value, folder=self.folder)
@@ -105,8 +105,6 @@ def force_option(f: F) -> F:
 
 def open_experiment(exp: str, overrides: Iterable[str]) -> "Experiment":  # noqa: F821 - imported lazily
     """The :class:`~spkssl.experiment.Experiment` at ``exp``, errors as command-line errors."""
-    from spkssl.experiment import Experiment, ExperimentError
-
     try:
         return Experiment(exp, overrides)
     except (ConfigError, ExperimentError) as exc:

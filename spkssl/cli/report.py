@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import click
 
-from spkssl.cli.options import OutputPath, config_options, force_option, open_experiment
+from spkssl.cli.options import OutputPath, config_options, force_option, load_cli_config, open_experiment
+from spkssl.experiment import ExperimentError
 
 
 @click.command("report")
@@ -50,12 +51,10 @@ def report_cmd(exps: tuple[str, ...], out_dir: str | None, references: tuple[str
                backend: str | None, trials: str | None, extra_rows: tuple[str, ...], out: str | None,
                config: str | None, overrides: tuple[str, ...], force: bool) -> None:
     """Write RESULTS*.md, eer_by_round*.png and det_all_rounds*.png; print the tables."""
-    from spkssl.cli.options import load_cli_config
-    from spkssl.experiment import ExperimentError
     from spkssl.report import ReportError, make_report
+    from spkssl.scoring.trials import TrialsError
     from spkssl.steps.report import report_experiment
     from spkssl.steps.report_seeds import report_runs
-    from spkssl.scoring.trials import TrialsError
 
     if (len(exps) > 1) != (out_dir is not None):
         raise click.UsageError("--out-dir goes with several --exp (the report over repeated runs), and only then")

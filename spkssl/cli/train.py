@@ -25,11 +25,27 @@ from pathlib import Path
 from typing import Sequence
 
 import click
+import torch
 
 from spkssl.cli.options import (
-    DeviceName, OutputPath, check_exp_usage, config_options, exp_option, force_option, load_cli_config,
+    DeviceName,
+    OutputPath,
+    check_exp_usage,
+    config_options,
+    exp_option,
+    force_option,
+    load_cli_config,
     open_experiment,
 )
+from spkssl.experiment import ExperimentError
+from spkssl.launch.agent import MARKER_ENV
+from spkssl.launch.torchrun import exec_standalone, launch_agents
+from spkssl.steps.train import round_training
+from spkssl.training.ddp import cleanup_distributed, init_distributed, launched_by_torchrun
+from spkssl.training.preempt import PREEMPTED_EXIT
+from spkssl.training.trainer import TrainingDiverged, TrainOptions, train
+from spkssl.utils.device import resolve_device
+from spkssl.utils.lock import LockHeld
 from spkssl.utils.logging import get_logger
 from spkssl.utils.threads import share_cpu
 
@@ -73,9 +89,6 @@ def train_command(exp: str | None, round_: int | None, cuts: str | None, out_dir
 
     Resumes from the newest checkpoint automatically; exits with status 3 on a NaN/inf loss.
     """
-    from spkssl.launch.torchrun import exec_standalone, launch_agents
-    from spkssl.training.ddp import launched_by_torchrun
-
     workers = max(1, ngpu or 0)
     if (workers > 1 or nodes > 1) and not launched_by_torchrun():
         argv = sys.argv[1:] + (["--device", "cpu"] if ngpu == 0 else [])
@@ -100,9 +113,6 @@ def train_command(exp: str | None, round_: int | None, cuts: str | None, out_dir
 
 
 def _from_experiment(exp: str, r: int, overrides: Sequence[str]) -> tuple[dict, dict]:
-    from spkssl.experiment import ExperimentError
-    from spkssl.steps.train import round_training
-
     experiment = open_experiment(exp, overrides)
     try:
         return round_training(experiment, r)
@@ -111,15 +121,6 @@ def _from_experiment(exp: str, r: int, overrides: Sequence[str]) -> tuple[dict, 
 
 
 def _run(cfg: dict, opts: dict, device: str, force: bool, max_steps: int | None) -> None:
-    import torch
-
-    from spkssl.launch.agent import MARKER_ENV
-    from spkssl.training.ddp import cleanup_distributed, init_distributed, launched_by_torchrun
-    from spkssl.training.preempt import PREEMPTED_EXIT
-    from spkssl.training.trainer import TrainingDiverged, TrainOptions, train
-    from spkssl.utils.device import resolve_device
-    from spkssl.utils.lock import LockHeld
-
     dist = init_distributed(resolve_device(device))
     if not dist.is_main:  # one log for the job: the other ranks report warnings and errors only
         logging.getLogger("spkssl").setLevel(logging.WARNING)

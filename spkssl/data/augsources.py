@@ -24,6 +24,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import soundfile as sf
 from lhotse import CutSet, Recording, RecordingSet
+from lhotse.recipes import prepare_musan, prepare_rir_noise
 
 from spkssl.augment.noise import coloured_noise, harmonic_music, mix_babble
 from spkssl.augment.rir import random_room, simulate_rir
@@ -80,16 +81,12 @@ def _babble_maker(train_cuts: CutSet, cfg: Mapping[str, Any], n: int, sampling_r
 
 
 def _from_musan(musan: Path) -> dict[str, RecordingSet]:
-    from lhotse.recipes import prepare_musan
-
     m = prepare_musan(musan, parts=("music", "speech", "noise"))
     return {"noise": m["noise"]["recordings"], "music": m["music"]["recordings"],
             "babble": m["speech"]["recordings"]}
 
 
 def _from_rirs(rirs: Path) -> RecordingSet:
-    from lhotse.recipes import prepare_rir_noise
-
     m = prepare_rir_noise(rirs, parts=("real_rir", "sim_rir"))
     return m["real_rir"]["recordings"] + m["sim_rir"]["recordings"]
 

@@ -46,6 +46,9 @@ from scipy.signal import fftconvolve, resample_poly
 from spkssl.augment.eq import tilt
 from spkssl.augment.noise import coloured_noise
 from spkssl.augment.rir import random_room, simulate_rir
+from spkssl.data.audio import load_cut_audio
+from spkssl.data.trials import TrialsError, iter_trials, write_trials
+from spkssl.utils.io import atomic_path, write_json_atomic
 from spkssl.utils.logging import get_logger
 from spkssl.utils.progress import progress
 
@@ -157,8 +160,6 @@ def _set_rooms(rooms: dict[int, np.ndarray]) -> None:
 
 def _copy_one(args: tuple[Any, Path, str, dict[str, Any]]) -> tuple[str, str, dict[str, Any]]:
     """Worker: one cut through its channel into ``audio_dir/<id><suffix>.flac``; ``(new id, path, draw)``."""
-    from spkssl.data.audio import load_cut_audio
-
     cut, audio_dir, suffix, cfg = args
     new_id = f"{cut.id}{suffix}"
     draw = draw_channel(cut.id, cfg)
@@ -192,9 +193,6 @@ def make_cross_channel(cuts_path: str | Path, trials_path: str | Path, audio_dir
     """
     from lhotse import CutSet, Recording
     from lhotse.utils import fastcopy
-
-    from spkssl.data.trials import TrialsError, iter_trials, write_trials
-    from spkssl.utils.io import atomic_path, write_json_atomic
 
     suffix = str(cfg["suffix"])
     trials = list(iter_trials(trials_path))

@@ -30,6 +30,7 @@ import inspect
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+import lhotse.recipes as recipes
 from lhotse import CutSet, RecordingSet, SupervisionSegment, SupervisionSet, load_manifest
 from lhotse.cut import MonoCut
 from lhotse.utils import fastcopy
@@ -180,8 +181,6 @@ def recipe_function(name: str) -> Callable[..., Any]:
     Raises:
         LhotsePrepError: naming the closest recipes when there is none of that name.
     """
-    import lhotse.recipes as recipes
-
     fn = getattr(recipes, f"prepare_{name}", None)
     if fn is None or not callable(fn):
         known = sorted(n[len("prepare_"):] for n in dir(recipes) if n.startswith("prepare_"))

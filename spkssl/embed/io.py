@@ -26,6 +26,7 @@ import struct
 from pathlib import Path
 from typing import Sequence
 
+import kaldiio  # local import: only needed for scp reading
 import numpy as np
 
 from spkssl.utils.io import atomic_path
@@ -127,8 +128,6 @@ def _resolve_rxfile(rx: str, scp: Path) -> str:
 
 
 def _read_scp(path: Path) -> tuple[list[str], np.ndarray]:
-    import kaldiio  # local import: only needed for scp reading
-
     ids: list[str] = []
     rows: list[np.ndarray] = []
     fds: dict = {}

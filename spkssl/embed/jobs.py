@@ -42,11 +42,18 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from spkssl.embed.extract import (
-    Embedder, ExtractionError, extract_cuts, logmel_stats_embedder, model_embedder, split_indices,
+    Embedder,
+    ExtractionError,
+    extract_cuts,
+    logmel_stats_embedder,
+    model_embedder,
+    split_indices,
 )
 from spkssl.embed.io import NPZ_NAME, embeddings_done, read_embeddings, write_embeddings
 from spkssl.embed.provenance import PROVENANCE_NAME, Provenance, file_sha256, read_provenance, write_provenance
 from spkssl.features.frontend import FeatureFrontend
+from spkssl.launch import run_with_launcher
+from spkssl.models.io import load_final_model
 from spkssl.utils.device import resolve_device
 from spkssl.utils.logging import get_logger
 
@@ -64,7 +71,6 @@ def load_embedder(model: str | Path | None, cfg: Mapping[str, Any],
     if model is None:
         front = FeatureFrontend.from_config(cfg["features"]).without_cmn().deterministic()
         return logmel_stats_embedder, front, None
-    from spkssl.models.io import load_final_model
 
     dev = resolve_device(device or cfg["extract"]["device"])
     net, model_cfg = load_final_model(model, dev)
@@ -139,8 +145,6 @@ def embed_cutset(model: str | Path | None, cuts_path: str | Path, out_dir: str |
     A forced run removes the old embeddings first, so a killed rerun never leaves
     stale ones looking finished.
     """
-    from spkssl.launch import run_with_launcher
-
     out = Path(out_dir)
     record = extraction_provenance(model, cuts_path, cfg)
     if embeddings_done(out) and not force:

@@ -37,6 +37,8 @@ from typing import Any, Callable
 import torch
 
 from spkssl.export.graph import WaveEmbedder
+from spkssl.export.onnx_passes import conv1d_as_conv2d
+from spkssl.models.io import build_info, load_final_model, read_final_payload
 from spkssl.utils.io import atomic_path
 
 SCRIPT_EXTRA = "spkssl.json"  # the TorchScript extra file (spkssl.inference.engines reads the same names)
@@ -48,8 +50,6 @@ class ExportError(RuntimeError):
 
 
 def _graph(model_path: Path) -> tuple[WaveEmbedder, dict[str, Any]]:
-    from spkssl.models.io import build_info, load_final_model, read_final_payload
-
     net, cfg = load_final_model(model_path)
     payload = read_final_payload(model_path)
     features, chunk = cfg["features"], cfg["extract"]["chunk_seconds"]  # complete: read by load_final_model
@@ -112,7 +112,6 @@ def export_onnx(graph: WaveEmbedder, meta: dict[str, Any], out: Path) -> None:
         raise ExportError(f"model family '{_family(meta)}' cannot be exported to ONNX: {first}") from exc
     finally:
         quiet.setLevel(level)
-    from spkssl.export.onnx_passes import conv1d_as_conv2d
 
     model = conv1d_as_conv2d(program.model_proto)
     entry = model.metadata_props.add()

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 
 def conv1d_as_conv2d(model: Any) -> Any:
     """Rewrite ``model`` (an ``onnx.ModelProto``) in place and return it; other nodes are untouched."""
-    import numpy as np
     from onnx import helper, numpy_helper
 
     graph = model.graph

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
+import torch
 
 from spkssl.data.audio import describe_source, read_failure
 
@@ -164,7 +165,6 @@ def resample(wave: np.ndarray, rate: int, target: int) -> np.ndarray:
     """``wave`` at ``rate`` Hz → ``target`` Hz (torchaudio's band-limited sinc interpolation)."""
     if rate == target:
         return wave
-    import torch
     import torchaudio.functional as AF
 
     return AF.resample(torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32)), rate, target).numpy()

@@ -47,10 +47,12 @@ from types import SimpleNamespace
 from typing import Any, Callable, Sequence
 
 import numpy as np
+import torch
 
-
+from spkssl.embed.extract import extract_cuts, model_embedder
 from spkssl.export.exporters import METADATA_KEY, SCRIPT_EXTRA  # where an exported file keeps its metadata
-from spkssl.models.io import model_config
+from spkssl.features.frontend import FeatureFrontend
+from spkssl.models.io import load_final_model, model_config, read_final_payload
 from spkssl.utils.progress import progress as bar
 
 
@@ -104,10 +106,6 @@ class FinalEngine(Engine):
     kind = "final"
 
     def __init__(self, path: Path, device: str = "cpu") -> None:
-        from spkssl.embed.extract import model_embedder
-        from spkssl.features.frontend import FeatureFrontend
-        from spkssl.models.io import load_final_model, read_final_payload
-
         net, cfg = load_final_model(path, device)
         payload = read_final_payload(path)
         super().__init__(path, cfg, {"spkssl": payload.get("spkssl"), "extra": payload.get("extra")})
@@ -117,8 +115,6 @@ class FinalEngine(Engine):
         self.network = net
 
     def embed_waves(self, waves, progress=False):
-        from spkssl.embed.extract import extract_cuts
-
         utts = [_Utterance(w, self.sampling_rate, self.frontend) for w in waves]
         _, emb = extract_cuts(utts, self.embedder, self.frontend, self.extract_cfg["chunk_seconds"],
                               int(self.extract_cfg["max_batch_frames"]), progress=progress)
@@ -142,8 +138,6 @@ class ScriptEngine(_GraphEngine):
     kind = "torchscript"
 
     def __init__(self, path: Path, device: str = "cpu") -> None:
-        import torch
-
         extra = {SCRIPT_EXTRA: ""}
         self.module = torch.jit.load(str(path), map_location=device, _extra_files=extra)
         meta = _metadata(extra[SCRIPT_EXTRA], path)
@@ -169,7 +163,6 @@ class OnnxEngine(_GraphEngine):
         except ImportError as exc:
             raise ModelKindError(f"{path}: an ONNX model needs onnxruntime: pip install onnxruntime "
                                  "(or pip install -e '.[export]')") from exc
-        import torch
 
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = int(threads or torch.get_num_threads())

@@ -31,17 +31,15 @@ import re
 from pathlib import Path
 from typing import Any
 
-from spkssl.inference.engines import model_kind
+from spkssl.inference.engines import model_kind, open_engine
 from spkssl.inference.sidecar import read_verify_sidecar
+from spkssl.models.io import read_final_payload
 
 
 def _payload(path: Path, kind: str) -> dict[str, Any]:
     if kind == "final":
-        from spkssl.models.io import read_final_payload
-
         p = read_final_payload(path)
         return {"config": p["config"], "extra": p.get("extra") or {}, "trained_with": p.get("spkssl")}
-    from spkssl.inference.engines import open_engine
 
     meta = open_engine(path).metadata
     return {"config": meta["config"], "extra": meta.get("training") or {}, "trained_with": meta.get("trained_with"),
@@ -91,7 +89,7 @@ def format_info(info: dict[str, Any]) -> list[str]:
         f"network:      {m['name']} (embed_dim {m['embed_dim']}, pooling {m['pooling']}, kwargs {m['kwargs']})",
         f"features:     {f['num_mel_bins']} mel bins at {f['sampling_rate']} Hz, CMN {'on' if f['cmn'] else 'off'}, "
         + (f"fbank backend {f['backend']}" if info["kind"] == "final" else "fbank and CMN inside the graph"),
-        f"data:         " + ", ".join(f"{k} {v}" for k, v in info["data"].items() if v) if any(info["data"].values())
+        "data:         " + ", ".join(f"{k} {v}" for k, v in info["data"].items() if v) if any(info["data"].values())
         else "data:         not recorded",
     ]
     if info["training"]:

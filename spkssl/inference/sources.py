@@ -26,6 +26,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+import numpy as np
+
 from spkssl.inference.audio import AUDIO_SUFFIXES, AudioError, AudioItem, cut_item, file_item, recording_item
 
 MANIFEST_SUFFIXES = (".jsonl.gz", ".jsonl", ".json")
@@ -60,8 +62,6 @@ def _kaldi(path: Path) -> list[AudioItem]:
 
 
 def _segment_item(rec, utt: str, start: float, dur: float, where: str) -> AudioItem:
-    import numpy as np
-
     def read():
         try:
             samples = rec.load_audio(offset=start, duration=dur)

@@ -27,9 +27,13 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 import numpy as np
+import torch
 
+from spkssl.features.fbank import INT16_SCALE
+from spkssl.features.torch_fbank import LOG_FLOOR, fbank_plan, frames_view
 from spkssl.inference.audio import AudioError
 from spkssl.utils.registry import Registry
+
 
 def _none(wave: np.ndarray, rate: int, cfg: Mapping[str, Any]) -> np.ndarray:
     return np.ones(wave.shape[0], dtype=bool)
@@ -37,11 +41,6 @@ def _none(wave: np.ndarray, rate: int, cfg: Mapping[str, Any]) -> np.ndarray:
 
 def frame_log_energy(wave: np.ndarray, rate: int) -> tuple[np.ndarray, int]:
     """Natural log-energy of each 25 ms / 10 ms frame (int16-scaled, DC removed) → ``(energies [T], shift)``."""
-    import torch
-
-    from spkssl.features.fbank import INT16_SCALE
-    from spkssl.features.torch_fbank import LOG_FLOOR, fbank_plan, frames_view
-
     plan = fbank_plan({"sampling_rate": int(rate)})
     frames = frames_view(torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32)) * INT16_SCALE, plan)
     frames = frames - frames.mean(dim=1, keepdim=True)
@@ -75,7 +74,6 @@ def _energy(wave: np.ndarray, rate: int, cfg: Mapping[str, Any]) -> np.ndarray:
 
 def _silero(wave: np.ndarray, rate: int, cfg: Mapping[str, Any]) -> np.ndarray:
     try:
-        import torch
         from silero_vad import get_speech_timestamps, load_silero_vad
     except ImportError as exc:
         raise AudioError("infer.vad.name=silero needs the silero-vad package: pip install silero-vad "

@@ -27,6 +27,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from spkssl.scoring.base import Backend
+from spkssl.scoring.metrics import compute_metrics
 from spkssl.scoring.trials import Trials, TrialsError
 from spkssl.utils.io import atomic_path
 
@@ -101,8 +102,6 @@ def verify_trials(trials: Trials, ids: Sequence[str], emb: np.ndarray, backend: 
                   threshold: float | None, spk2utt: Mapping[str, Sequence[str]] | None = None,
                   p_targets: Sequence[float] = (0.01, 0.05), where: str = "spk2utt") -> VerifyResult:
     """Score every trial (enrolment by speaker mean when ``spk2utt`` is given) and decide at ``threshold``."""
-    from spkssl.scoring.metrics import compute_metrics
-
     if spk2utt is not None:
         enroll_ids, enroll_emb = enrol(ids, emb, spk2utt, where)
         e_idx, t_idx = trials.index(ids, enroll_ids)

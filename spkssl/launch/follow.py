@@ -13,6 +13,7 @@ False
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import IO, Callable
 
@@ -58,8 +59,6 @@ class LogFollower:
 
 def stdout_echo(stream: IO[str] | None = None) -> Callable[[str], None]:
     """An ``echo`` for :class:`LogFollower` that writes to stdout (flushed: a recipe's console is a pipe too)."""
-    import sys
-
     out = stream or sys.stdout
 
     def echo(line: str) -> None:

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple, Sequence
 
 from spkssl.experiment import Experiment
 from spkssl.report import make_report
+from spkssl.report.plots import plot_loss_curves
 from spkssl.report.results import ReportError
 from spkssl.utils.io import write_json_atomic
 from spkssl.utils.logging import get_logger
@@ -132,8 +133,6 @@ def write_loss_curves(exp: Experiment) -> Path | None:
 
     A ``dino_classification`` round also shows its two parts (classification, DINO), a panel each.
     """
-    from spkssl.report.plots import plot_loss_curves
-
     curves = {}
     for r in range(exp.num_rounds + 1):
         summary = exp.round_dir(r) / "train_summary.json"

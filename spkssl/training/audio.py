@@ -100,7 +100,6 @@ class TrainingAudio:
         self.sampling_rate = int(sampling_rate)
         ids: list[str] = []
         speakers: list[str] = []
-        paths: list[str] = []
         path_index: dict[str, int] = {}
         file_idx, first, length = [], [], []
         self._fallback: dict[int, Any] = {}  # index -> Lhotse cut read through Lhotse

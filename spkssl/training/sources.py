@@ -52,10 +52,12 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy as np
 from torch.utils.data import DataLoader, Dataset
 
+from spkssl.data.shar import ShardIndex
 from spkssl.training.audio import TrainingAudio
 from spkssl.training.data import SegmentDataset, SegmentMaker, make_loader
 from spkssl.training.ddp import DistContext
 from spkssl.training.sampler import ResumableBatchSampler
+from spkssl.training.stream import LabelTable, ShardStream
 from spkssl.utils.logging import get_logger
 
 log = get_logger(__name__)
@@ -100,9 +102,6 @@ class ShardSource:
 
     def __init__(self, cfg: Mapping[str, Any], cuts: Path, shar: Path, need_speakers: bool,
                  dist: DistContext) -> None:
-        from spkssl.data.shar import ShardIndex
-        from spkssl.training.stream import LabelTable
-
         self.cfg, self.dist = cfg, dist
         self.index = ShardIndex.load(shar)
         if self.index.sampling_rate != int(cfg["features"]["sampling_rate"]):
@@ -126,8 +125,6 @@ class ShardSource:
         self.sampler: Any = None
 
     def dataset(self, make_item: SegmentMaker, labels: np.ndarray | None) -> Dataset:
-        from spkssl.training.stream import ShardStream
-
         tcfg = self.cfg["train"]
         table = None if self.ids is None else self._table_type(self.ids, labels)
         self.ids = None  # the sorted table keeps what is needed

@@ -33,15 +33,25 @@ from typing import Any, Mapping
 import torch
 import torch.nn as nn
 
+from spkssl.augment.augment import Augmentor, load_sources
+from spkssl.features.batch_frontend import BatchFrontend
+from spkssl.models import build_model
+from spkssl.models.io import save_final_model
 from spkssl.training.checkpoint import (
-    average_model_states, load_newest_readable, newest_checkpoint, prune_checkpoints, rng_state,
-    save_checkpoint, set_rng_state,
+    average_model_states,
+    load_newest_readable,
+    newest_checkpoint,
+    prune_checkpoints,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
 )
 from spkssl.training.ddp import DistContext
 from spkssl.training.module import Featurize, TrainModule, features_on_device
 from spkssl.training.objectives import build_objective, objective_class
 from spkssl.training.preempt import StopRequest
 from spkssl.training.schedule import build_optimizer, build_scheduler, clip_gradients
+from spkssl.training.sources import open_source
 from spkssl.utils.device import resolve_device
 from spkssl.utils.io import write_json_atomic
 from spkssl.utils.lock import hold
@@ -83,11 +93,6 @@ class Trainer:
     """Holds the objects of one run; :meth:`fit` runs it.  Use :func:`train` for the full flow."""
 
     def __init__(self, cfg: Mapping[str, Any], opts: TrainOptions) -> None:
-        from spkssl.augment.augment import Augmentor, load_sources
-        from spkssl.features.batch_frontend import BatchFrontend
-        from spkssl.models import build_model
-        from spkssl.training.sources import open_source
-
         self.cfg, self.opts, self.dist = cfg, opts, opts.dist
         self.tcfg = cfg["train"]
         self.out_dir = Path(opts.out_dir)
@@ -327,8 +332,6 @@ class Trainer:
 
     def finish(self, elapsed: float) -> dict[str, Any]:
         """Average the last epoch-end checkpoints into ``final.pt``; write ``train_summary.json`` (rank 0)."""
-        from spkssl.models.io import save_final_model
-
         n = max(1, int(self.tcfg["average_last"]))
         names = self.epoch_end_ckpts[-n:]
         summary = {

@@ -10,7 +10,6 @@ from __future__ import annotations
 import doctest
 import os
 import re
-import shlex
 import shutil
 import subprocess
 from pathlib import Path

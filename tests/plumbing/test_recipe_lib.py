@@ -83,7 +83,6 @@ LOCKED = HEAD + 'lock_experiment "$1"\necho "locked $1"\nsleep "${2:-0}"\n'
 def _popen_locked(tmp_path, exp: str, seconds: str):
     import os
     import subprocess
-    import time
     from pathlib import Path
 
     repo = Path(__file__).resolve().parents[2]

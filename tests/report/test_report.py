@@ -113,7 +113,7 @@ def test_the_report_plots_every_rounds_loss_by_epoch(tmp_path):
 
 def test_a_joint_rounds_parts_are_drawn_in_panels_of_their_own(tmp_path, monkeypatch):
     from spkssl.config import load_config, save_config
-    from spkssl.report import plots
+    from spkssl.steps import report as report_step
 
     exp, trials, _ = _fake_exp(tmp_path, rounds=(0, 1))
     save_config(load_config(None, [f"inputs.trials.test={trials}", "rounds.num_rounds=1"]), exp / "config.yaml")
@@ -123,7 +123,7 @@ def test_a_joint_rounds_parts_are_drawn_in_panels_of_their_own(tmp_path, monkeyp
         "objective": "dino_classification", "epoch_losses": [12.0, 9.0],
         "dino_epochs": [{"classification_loss": 8.0, "dino_loss": 4.0}, {"classification_loss": 5.5, "dino_loss": 3.5}]}))
     drawn = {}
-    monkeypatch.setattr(plots, "plot_loss_curves", lambda curves, out, title: drawn.update(curves))
+    monkeypatch.setattr(report_step, "plot_loss_curves", lambda curves, out, title: drawn.update(curves))
     r = CliRunner().invoke(cli, ["report", "--exp", str(exp)])
     assert r.exit_code == 0, r.output
     assert drawn == {"round 0": ("dino", [8.0, 6.5]), "round 1": ("dino_classification", [12.0, 9.0]),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spkssl.config import section_defaults, with_defaults
+from spkssl.config import section_defaults
 from spkssl.scoring import TrainingSet, backend_info, fit_backend, score_trials
 from spkssl.scoring.metrics import compute_metrics
 from spkssl.scoring.trials import Trials
