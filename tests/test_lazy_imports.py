@@ -13,11 +13,17 @@ import ast
 import functools
 from pathlib import Path
 
-from tests.test_layers import PACKAGE, module_name, modules
+from tests.test_layers import PACKAGE, module_name, modules as _modules
 
 #: third-party packages that take about a second or more to import, or are optional extras
 HEAVY = {"torch", "torchaudio", "lhotse", "sklearn", "matplotlib", "onnx", "onnxruntime", "onnxscript",
          "silero_vad", "tensorboard"}
+
+
+@functools.lru_cache(maxsize=1)
+def modules() -> dict[str, Path]:
+    """``spkssl`` module name → file (read once per run)."""
+    return _modules()
 
 
 def _is_type_checking(node: ast.If) -> bool:
@@ -38,6 +44,7 @@ def _targets(node: ast.Import | ast.ImportFrom, this: str, is_package: bool) -> 
     return [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
 
 
+@functools.lru_cache(maxsize=None)
 def _top_level_imports(path: Path) -> list[str]:
     """What importing the module runs: its body's imports, outside functions and ``if TYPE_CHECKING``."""
     this, out = module_name(path), []
