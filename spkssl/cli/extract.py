@@ -43,8 +43,8 @@ from spkssl.utils.threads import share_cpu
 METHODS = ("model", "logmel-stats")
 
 
-def _errors() -> tuple[type[Exception], ...]:
-    return ExtractionError, EmbeddingError, ConfigError, ExperimentError, LaunchError, ValueError, RuntimeError
+#: the errors a user's input causes: one line and exit 1, no traceback
+_ERRORS = (ExtractionError, EmbeddingError, ConfigError, ExperimentError, LaunchError, ValueError, RuntimeError)
 
 
 def _model(method: str, model: str | None) -> str | None:
@@ -82,7 +82,7 @@ def extract_cmd(exp, system, model, method, cuts_path, out_dir, device, nj, cmd,
         cfg = load_cli_config(config, overrides)
         embed_cutset(_model(method, model), cuts_path, Path(out_dir), cfg, nj=nj, cmd=cmd, device=device,
                      force=force, config_path=config, overrides=overrides)
-    except _errors() as exc:
+    except _ERRORS as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -101,7 +101,7 @@ def extract_part_cmd(model, method, cuts_path, out_dir, device, config, override
     try:
         embed_part(_model(method, model), cuts_path, Path(out_dir), load_cli_config(config, overrides), device,
                    job, num_jobs)
-    except _errors() as exc:
+    except _ERRORS as exc:
         raise click.ClickException(str(exc)) from exc
 
 

@@ -39,9 +39,9 @@ from spkssl.utils.io import OutputError, check_writable
 from spkssl.utils.threads import idle_cores, share_cpu
 
 
-def _errors() -> tuple[type[Exception], ...]:
-    return (AudioError, ModelKindError, ModelFileError, VerifyError, SidecarError, ExportError, ExtractionError,
-            EmbeddingError, TrialsError, ConfigError, ProvenanceError, DeviceError, OutputError, ValueError)
+#: the errors a user's input causes: one line and exit 1, no traceback
+_ERRORS = (AudioError, ModelKindError, ModelFileError, VerifyError, SidecarError, ExportError, ExtractionError,
+           EmbeddingError, TrialsError, ConfigError, ProvenanceError, DeviceError, OutputError, ValueError)
 
 
 def _load(model: str, config: str | None, overrides: tuple[str, ...], device: str, verify: str | None = None,
@@ -86,7 +86,7 @@ def embed_cmd(model, inputs, out_dir, device, threads, config, overrides, force)
         items = collect_items(inputs)
         m = _load(model, config, overrides, device, threads=threads)
         done = embed_to_folder(m, items, out_dir, force=force, progress=True)
-    except _errors() as exc:
+    except _ERRORS as exc:
         raise click.ClickException(str(exc)) from exc
     if done.skipped:
         click.echo(f"{out_dir} already holds the embeddings of these {done.num_items} utterance(s) by {model} "
@@ -137,7 +137,7 @@ def verify_cmd(model, pair, trials_path, audio, embeddings, spk2utt, backend, ou
                        f"{'same speaker' if d.same_speaker else 'different speakers'}")
             return
         _verify_list(m, trials_path, audio, embeddings, spk2utt, backend, out, skip_missing, config, overrides)
-    except _errors() as exc:
+    except _ERRORS as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -188,7 +188,7 @@ def export_cmd(model, formats, out) -> None:
         for fmt in formats:
             path = export_model(model, fmt, out)
             click.echo(f"{fmt}: {path} ({path.stat().st_size / 2**20:.1f} MiB)")
-    except _errors() as exc:
+    except _ERRORS as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -198,7 +198,7 @@ def info_cmd(model) -> None:
     """What MODEL is: objective, round, network, features, data, versions, its runs' EER, its thresholds."""
     try:
         lines = format_info(model_info(model))
-    except _errors() as exc:
+    except _ERRORS as exc:
         raise click.ClickException(str(exc)) from exc
     for line in lines:
         click.echo(line)
