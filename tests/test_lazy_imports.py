@@ -123,7 +123,8 @@ def needless_function_imports() -> list[str]:
 
 
 def test_the_walk_sees_what_a_module_loads() -> None:
-    assert heavy_loaded("spkssl.config") == frozenset()  # `spkssl config resolve` never loads torch
+    assert heavy_loaded("spkssl.config") == frozenset()
+    assert heavy_loaded("spkssl.cli") == heavy_loaded("spkssl.cli.config") == frozenset()  # `spkssl --help`, `spkssl config …`
     assert "torch" in heavy_loaded("spkssl.models")
     assert "lhotse" in heavy_loaded("spkssl.data.manifests")
     assert heavy_loaded("spkssl") == frozenset()  # `import spkssl` stays light: load_model is exported lazily
