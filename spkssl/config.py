@@ -104,12 +104,7 @@ def with_defaults(section: str, partial: Mapping[str, Any] | None) -> dict[str, 
     cfg = {top: section_defaults(top)}
     _merge(cfg, {top: nested}, "", False)
     check_config(cfg)
-    out = cfg[top]
-    for part in inner:
-        if not isinstance(out, dict) or part not in out:
-            raise ConfigError(f"no config section '{section}'")
-        out = out[part]
-    return out
+    return _subsection(cfg, section)
 
 
 def require_complete(path: str, cfg: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -129,17 +124,21 @@ def require_complete(path: str, cfg: Mapping[str, Any] | None) -> Mapping[str, A
     Raises:
         ConfigError: naming the section and every missing key.
     """
-    defaults: Any = _defaults()
-    for part in path.split("."):
-        if not isinstance(defaults, Mapping) or part not in defaults:
-            raise ConfigError(f"no config section '{path}'")
-        defaults = defaults[part]
-    missing = _missing_keys(defaults, cfg or {}, "")
+    missing = _missing_keys(_subsection(_defaults(), path), cfg or {}, "")
     if missing:
         raise ConfigError(f"incomplete config section '{path}': missing {', '.join(repr(k) for k in missing)} "
                           "(library code takes complete sections: resolve them with spkssl.config.load_config, "
                           "or complete a partial one with spkssl.config.with_defaults)")
     return cfg  # type: ignore[return-value]
+
+
+def _subsection(tree: Mapping[str, Any], path: str) -> Any:
+    """The mapping at dotted ``path`` of ``tree`` (``"loss.dino"``), or an error naming the path."""
+    for part in path.split("."):
+        if not isinstance(tree, Mapping) or not isinstance(tree.get(part), Mapping):
+            raise ConfigError(f"no config section '{path}'")
+        tree = tree[part]
+    return tree
 
 
 def _missing_keys(defaults: Mapping[str, Any], cfg: Mapping[str, Any], where: str) -> list[str]:

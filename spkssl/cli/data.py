@@ -17,9 +17,22 @@ from pathlib import Path
 from typing import Any
 
 import click
+import yaml
 from lhotse import CutSet
 
 from spkssl.cli.options import OutputPath, bool_option, config_options, force_option, load_cli_config
+from spkssl.data import lhotse_prep
+from spkssl.data.audio import AudioError
+from spkssl.data.augsources import AugSourcesError, prepare_aug_sources
+from spkssl.data.convert import convert_cuts_audio
+from spkssl.data.kaldi_dir import KaldiDirError, import_kaldi_dir
+from spkssl.data.lhotse_prep import LhotsePrepError
+from spkssl.data.manifests import save_manifests
+from spkssl.data.trials import (
+    TrialsError, convert_trials, cut_speakers, speaker_trials, validation_trials, write_trials,
+)
+from spkssl.data.validate import ManifestError, format_summary, summarize_cuts, validate_cuts
+from spkssl.data.voxceleb import VoxCelebError, prepare_voxceleb_sets
 from spkssl.utils.io import OutputError, check_writable
 
 
@@ -312,26 +325,8 @@ def aug_sources(out_dir: str, musan: str | None, rirs: str | None, train_cuts: s
         click.echo(f"{kind}: {path}")
 
 
-import yaml
 
 from spkssl.cli.channel import cross_channel_cmd  # noqa: E402 - a command of its own module, in this group
-from spkssl.data import lhotse_prep
-from spkssl.data.audio import AudioError
-from spkssl.data.augsources import AugSourcesError, prepare_aug_sources
-from spkssl.data.convert import convert_cuts_audio
-from spkssl.data.kaldi_dir import KaldiDirError, import_kaldi_dir
-from spkssl.data.lhotse_prep import LhotsePrepError
-from spkssl.data.manifests import save_manifests
-from spkssl.data.trials import (
-    TrialsError,
-    convert_trials,
-    cut_speakers,
-    speaker_trials,
-    validation_trials,
-    write_trials,
-)
-from spkssl.data.validate import ManifestError, format_summary, summarize_cuts, validate_cuts
-from spkssl.data.voxceleb import VoxCelebError, prepare_voxceleb_sets
 
 prepare.add_command(cross_channel_cmd)
 commands = [prepare]

@@ -22,14 +22,7 @@ from pathlib import Path
 import click
 
 from spkssl.cli.options import (
-    DeviceName,
-    OutputPath,
-    check_exp_usage,
-    config_options,
-    exp_option,
-    force_option,
-    load_cli_config,
-    open_experiment,
+    DeviceName, OutputPath, check_exp_usage, config_options, exp_option, force_option, load_cli_config, open_experiment,
 )
 from spkssl.config import ConfigError
 from spkssl.embed.extract import ExtractionError

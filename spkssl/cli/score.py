@@ -24,26 +24,13 @@ from typing import Any
 import click
 
 from spkssl.cli.options import (
-    OutputPath,
-    bool_option,
-    check_exp_usage,
-    config_options,
-    exp_option,
-    load_cli_config,
-    open_experiment,
+    OutputPath, bool_option, check_exp_usage, config_options, exp_option, load_cli_config, open_experiment,
 )
 from spkssl.config import ConfigError
 from spkssl.embed.io import EmbeddingError, read_embeddings
 from spkssl.experiment import ExperimentError
 from spkssl.scoring import (
-    BACKENDS,
-    Backend,
-    TrainingSet,
-    check_dimensions,
-    fit_backend,
-    run_scoring,
-    score_trials,
-    write_backend_model,
+    BACKENDS, Backend, TrainingSet, check_dimensions, fit_backend, run_scoring, score_trials, write_backend_model,
 )
 from spkssl.scoring.io import read_scored_trials, read_utt2spk, write_scores
 from spkssl.scoring.metrics import MetricsError, compute_metrics, markdown_header, markdown_row

@@ -28,14 +28,7 @@ import click
 import torch
 
 from spkssl.cli.options import (
-    DeviceName,
-    OutputPath,
-    check_exp_usage,
-    config_options,
-    exp_option,
-    force_option,
-    load_cli_config,
-    open_experiment,
+    DeviceName, OutputPath, check_exp_usage, config_options, exp_option, force_option, load_cli_config, open_experiment,
 )
 from spkssl.experiment import ExperimentError
 from spkssl.launch.agent import MARKER_ENV

@@ -42,12 +42,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from spkssl.embed.extract import (
-    Embedder,
-    ExtractionError,
-    extract_cuts,
-    logmel_stats_embedder,
-    model_embedder,
-    split_indices,
+    Embedder, ExtractionError, extract_cuts, logmel_stats_embedder, model_embedder, split_indices,
 )
 from spkssl.embed.io import NPZ_NAME, embeddings_done, read_embeddings, write_embeddings
 from spkssl.embed.provenance import PROVENANCE_NAME, Provenance, file_sha256, read_provenance, write_provenance

@@ -38,12 +38,7 @@ from spkssl.features.batch_frontend import BatchFrontend
 from spkssl.models import build_model
 from spkssl.models.io import save_final_model
 from spkssl.training.checkpoint import (
-    average_model_states,
-    load_newest_readable,
-    newest_checkpoint,
-    prune_checkpoints,
-    rng_state,
-    save_checkpoint,
+    average_model_states, load_newest_readable, newest_checkpoint, prune_checkpoints, rng_state, save_checkpoint,
     set_rng_state,
 )
 from spkssl.training.ddp import DistContext
